@@ -1,0 +1,47 @@
+# The two quickstart commands are `make up` and `make test`; everything else is a convenience.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?= -n 2
+
+.PHONY: up test test-fast lint demo bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Set up and run the whole stack (API :8000, embedded Redis and SQLite unless REDIS_URL/DATABASE_URL are set).
+up: venv
+	$(BIN)/caviar up
+
+## Set up and run the test suite (ruff and mypy included).
+test: venv
+	$(BIN)/ruff check app workers tests bench migrations
+	$(BIN)/mypy app workers
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The suite without the slow end-to-end and chaos tests.
+test-fast: venv
+	$(BIN)/pytest -m 'not slow' $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check app workers tests bench migrations
+	$(BIN)/ruff format --check app workers tests bench migrations
+	$(BIN)/mypy app workers
+
+## Start the stack, submit examples/digits-random.json, wait, print the best configurations.
+demo: venv
+	$(BIN)/caviar demo examples/digits-random.json
+
+bench: venv
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/trainer.py
+	$(BIN)/python bench/search_quality.py
+
+clean:
+	rm -rf $(VENV) .caviar

@@ -1,0 +1,3 @@
+"""Caviar: hyperparameter search as a service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,51 @@
+"""Request-scoped dependencies: settings, and a unit of work that commits, then enqueues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from rq import Queue
+from sqlalchemy.orm import Session
+
+from app.queue import enqueue_after_commit, trial_queue
+from app.services.ask_tell import Enqueue
+from app.settings import Settings
+from app.storage.db import session_scope
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+class UnitOfWork:
+    """A session plus the trial ids to enqueue once it has committed (never before)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.to_enqueue: Enqueue = []
+
+    def enqueue_after_commit(self, trials: Enqueue) -> None:
+        self.to_enqueue += trials
+
+
+def queue_of(settings: Settings) -> Queue | None:
+    """None when the API runs without Redis: trials wait in the database for a worker's reconciler."""
+    return trial_queue(settings.redis_url, settings.queue_name) if settings.redis_url else None
+
+
+def get_uow(settings: SettingsDep) -> Iterator[UnitOfWork]:
+    with session_scope(settings.database_url) as session:
+        uow = UnitOfWork(session)
+        yield uow
+    enqueue_after_commit(queue_of(settings), uow.to_enqueue, timeout_seconds=settings.trial_timeout_seconds)
+
+
+# scope="function": commit (and enqueue) before the response goes out, so a client that reads right
+# after a 201 finds what it created.
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]

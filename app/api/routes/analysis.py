@@ -1,0 +1,81 @@
+"""Analysis of a search: hyperparameter importance, re-tests of the best configurations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from app.api.deps import SettingsDep, UnitOfWorkDep
+from app.api.params import SearchId
+from app.api.routes.searches import search_out
+from app.api.schemas import ErrorResponse, SearchOut
+
+router = APIRouter(prefix="/searches", tags=["analysis"])
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}}
+
+
+class RetestRequest(BaseModel):
+    top_k: int = Field(default=3, ge=1, le=50, description="How many of the best configurations.")
+    repeats: int = Field(default=3, ge=2, le=50, description="Runs of each, with fresh seeds.")
+    dataset: str | dict[str, Any] | None = Field(
+        default=None, description="Another dataset; default: the same."
+    )
+
+
+class ConfigurationOut(BaseModel):
+    params: dict[str, Any]
+    runs: int
+    completed: int
+    mean: float | None
+    std: float | None = Field(description="Sample standard deviation over completed runs.")
+    values: list[float]
+    trial_ids: list[int]
+
+
+class Importance(BaseModel):
+    method: str
+    n_trials: int
+    importances: dict[str, float] = Field(description="Parameter -> share of importance, largest first.")
+
+
+@router.get("/{search_id}/importance", responses=ERRORS)
+def importance(search_id: SearchId, uow: UnitOfWorkDep) -> Importance:
+    """Which hyperparameters mattered in this search, and the method that says so."""
+    from app.services.analysis import importance as compute
+
+    return Importance.model_validate(compute(uow.session, search_id))
+
+
+@router.post(
+    "/{search_id}/retest",
+    status_code=status.HTTP_201_CREATED,
+    responses={**ERRORS, 422: {"model": ErrorResponse}},
+)
+def retest(
+    search_id: SearchId, request: RetestRequest, uow: UnitOfWorkDep, settings: SettingsDep
+) -> SearchOut:
+    """Re-run the best configurations with fresh seeds as a new linked search (intuitions get stale)."""
+    from app.services.analysis import retest as start_retest
+
+    child, to_enqueue = start_retest(
+        uow.session,
+        search_id,
+        settings,
+        top_k=request.top_k,
+        repeats=request.repeats,
+        dataset=request.dataset,
+    )
+    uow.enqueue_after_commit(to_enqueue)
+    return search_out(uow, child.id)
+
+
+@router.get("/{search_id}/configurations", responses=ERRORS)
+def configurations(search_id: SearchId, uow: UnitOfWorkDep) -> list[ConfigurationOut]:
+    """Trials grouped by configuration with mean ± std; for a re-test, how each configuration holds up."""
+    from app.services.analysis import configurations as summarize
+
+    return [
+        ConfigurationOut.model_validate(s, from_attributes=True) for s in summarize(uow.session, search_id)
+    ]

@@ -1,0 +1,161 @@
+"""/searches: create, list, read, cancel; their trials and best configurations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
+from app.api.deps import SettingsDep, UnitOfWorkDep
+from app.api.pagination import decode_cursor, encode_cursor
+from app.api.params import (
+    CursorParam,
+    NameFilter,
+    SearchId,
+    SearchSort,
+    SearchStates,
+    SortParam,
+    TrialStates,
+    UpdatedSince,
+    state_values,
+)
+from app.api.schemas import ErrorResponse, Page, SearchOut, SearchSummary, TrialOut
+from app.services import listing
+from app.services import searches as service
+from app.services.idempotency import create_search_once
+from app.services.spec_model import SearchSpec
+
+router = APIRouter(prefix="/searches", tags=["searches"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No such search."}}
+Limit = Annotated[int, Query(ge=1, le=500)]
+CONDITIONAL: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC}
+
+
+def search_out(uow: UnitOfWorkDep, search_id: int) -> SearchOut:
+    view = service.search_view(uow.session, search_id)
+    return SearchOut.model_validate(
+        {
+            **SearchSummary.model_validate(view.search).model_dump(),
+            "spec": view.search.spec,
+            "counts": view.counts,
+            "best": TrialOut.model_validate(view.best) if view.best else None,
+            "strategy": view.strategy,
+        }
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        422: {
+            "model": ErrorResponse,
+            "description": "The spec is invalid (nothing was created), or the Idempotency-Key was used "
+            "before with a different spec (`idempotency_key_reused`).",
+        },
+    },
+)
+def create_search(
+    spec: SearchSpec,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Makes retries safe: the same key and spec return the search the first call created.",
+        ),
+    ] = None,
+) -> SearchOut:
+    """Create a search and queue its first trials (retries with the same Idempotency-Key: the same search)."""
+    search, to_enqueue = create_search_once(uow.session, spec, settings, idempotency_key=idempotency_key)
+    uow.enqueue_after_commit(to_enqueue)
+    response.headers["Location"] = f"/searches/{search.id}"
+    return search_out(uow, search.id)
+
+
+@router.get("", responses=CONDITIONAL)
+def list_searches(
+    uow: UnitOfWorkDep,
+    conditional: ConditionalDep,
+    state: SearchStates = None,
+    objective: NameFilter = None,
+    dataset: NameFilter = None,
+    sort: SearchSort = None,
+    cursor: CursorParam = None,
+    limit: Limit = 50,
+) -> Page[SearchSummary]:
+    """List searches, newest first; sort by `id`, `name`, `created_at`, `updated_at` or `finished_at`."""
+    states = state_values(state)
+    conditional.check(
+        listing.searches_fingerprint(uow.session, states=states, objective=objective, dataset=dataset)
+    )
+    listed = listing.searches(
+        uow.session,
+        states=states,
+        objective=objective,
+        dataset=dataset,
+        page=listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit),
+    )
+    return Page(
+        items=[SearchSummary.model_validate(s) for s in listed.items],
+        next_cursor=encode_cursor(listed.next_cursor) if listed.next_cursor else None,
+    )
+
+
+@router.get("/{search_id}", responses={**NOT_FOUND, **CONDITIONAL})
+def get_search(search_id: SearchId, uow: UnitOfWorkDep, conditional: ConditionalDep) -> SearchOut:
+    """A search with its trial counts per state, best trial so far and strategy progress."""
+    conditional.check(listing.search_fingerprint(uow.session, search_id))
+    return search_out(uow, search_id)
+
+
+@router.post("/{search_id}/cancel", responses={**NOT_FOUND, 409: {"model": ErrorResponse}})
+def cancel_search(search_id: SearchId, uow: UnitOfWorkDep) -> SearchOut:
+    """Cancel a running search; its queued and running trials are cancelled."""
+    service.cancel_search(uow.session, search_id)
+    return search_out(uow, search_id)
+
+
+@router.get("/{search_id}/trials", responses={**NOT_FOUND, **CONDITIONAL})
+def list_trials(
+    search_id: SearchId,
+    uow: UnitOfWorkDep,
+    conditional: ConditionalDep,
+    state: TrialStates = None,
+    updated_since: UpdatedSince = None,
+    sort: SortParam = None,
+    cursor: CursorParam = None,
+    limit: Limit = 100,
+) -> Page[TrialOut]:
+    """Trials of a search with params, state and final metrics; in creation order (`number`) by default.
+
+    `sort` takes a column (`number`, `id`, `value`, `attempt`, `created_at`, `updated_at`, `started_at`,
+    `finished_at`) or any final metric name, e.g. `-dev_accuracy`.
+    """
+    states = state_values(state)
+    conditional.check(
+        listing.search_trials_fingerprint(uow.session, search_id, states=states, updated_since=updated_since)
+    )
+    listed = listing.search_trials(
+        uow.session,
+        search_id,
+        states=states,
+        updated_since=updated_since,
+        page=listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit),
+    )
+    return Page(
+        items=[TrialOut.model_validate(t) for t in listed.items],
+        next_cursor=encode_cursor(listed.next_cursor) if listed.next_cursor else None,
+    )
+
+
+@router.get("/{search_id}/best", responses=NOT_FOUND)
+def best_trials(
+    search_id: SearchId, uow: UnitOfWorkDep, k: Annotated[int, Query(ge=1, le=100)] = 5
+) -> list[TrialOut]:
+    """The k best completed trials, best first, by the search's metric and direction."""
+    return [TrialOut.model_validate(t) for t in service.best_trials(uow.session, search_id, k)]

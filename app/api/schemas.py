@@ -1,0 +1,92 @@
+"""Response models of the HTTP API (request models live with the spec, in app/services/spec_model.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["invalid_spec"])
+    message: str = Field(examples=["`low <= high` must hold, got low=1.0, high=0.1"])
+    field: str | None = Field(default=None, examples=["space.learning_rate.low"])
+    details: list[dict[str, Any]] | None = Field(
+        default=None, description="Request validation errors only: every problem found, not just the first."
+    )
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns has this shape."""
+
+    error: ErrorBody
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class TrialOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    search_id: int
+    number: int
+    round: int | None
+    state: str = Field(examples=["completed"])
+    params: dict[str, Any]
+    value: float | None = Field(description="Final value of the search's metric.")
+    metrics: dict[str, float | None] | None
+    error: str | None
+    pruned_step: int | None
+    attempt: int
+    worker_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+
+class CurvePoint(BaseModel):
+    step: int
+    metrics: dict[str, float | None]
+
+
+class TrialDetail(TrialOut):
+    curve: list[CurvePoint] = Field(description="Per-epoch metrics of the current attempt.")
+
+
+class SearchSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str | None
+    state: str = Field(examples=["running"])
+    objective: str
+    dataset: str
+    metric: str
+    direction: str
+    seed: int
+    parent_search_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class SearchOut(SearchSummary):
+    spec: dict[str, Any] = Field(description="The spec as stored, defaults filled in.")
+    counts: dict[str, int] = Field(description="Trials per state.")
+    best: TrialOut | None
+    strategy: dict[str, Any] = Field(description="Strategy progress, e.g. coarse-to-fine rounds and boxes.")
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    database: str
+    redis: str

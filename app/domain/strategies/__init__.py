@@ -1,0 +1,31 @@
+"""Search strategies: given the trials so far, propose the next configurations (ask-tell, stateless)."""
+
+from app.domain.strategies._base import (
+    FINISHED_STATES,
+    Direction,
+    Proposal,
+    Strategy,
+    TrialRecord,
+    best_trials,
+)
+from app.domain.strategies._box import Box, zoom
+from app.domain.strategies._build import build_strategy
+from app.domain.strategies._coarse_to_fine import CoarseToFineStrategy
+from app.domain.strategies._grid import GridStrategy
+from app.domain.strategies._simple import RandomStrategy, SobolStrategy
+
+__all__ = [
+    "FINISHED_STATES",
+    "Box",
+    "CoarseToFineStrategy",
+    "Direction",
+    "GridStrategy",
+    "Proposal",
+    "RandomStrategy",
+    "SobolStrategy",
+    "Strategy",
+    "TrialRecord",
+    "best_trials",
+    "build_strategy",
+    "zoom",
+]

@@ -1,0 +1,110 @@
+"""Read the user's `strategy` object into a Strategy, naming the offending `strategy.<option>` on error."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from app.domain.space import SearchSpace
+from app.domain.space._checks import check_keys, read_fraction, read_int
+from app.domain.strategies._base import Direction, Strategy
+from app.domain.strategies._coarse_to_fine import CoarseToFineStrategy
+from app.domain.strategies._grid import GridStrategy
+from app.domain.strategies._simple import RandomStrategy, SobolStrategy
+from app.errors import InvalidSpec
+
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "random": (),
+    "sobol": (),
+    "grid": ("points_per_axis",),
+    "coarse_to_fine": (
+        "rounds",
+        "trials_per_round",
+        "top_fraction",
+        "top_k",
+        "margin",
+        "advance_when",
+        "sampler",
+    ),
+}
+DEFAULT_POINTS_PER_AXIS = 5
+DEFAULT_TRIALS_PER_ROUND = 10
+"""With neither `rounds` nor `trials_per_round` given, rounds of 10 until the budget is spent: many small
+rounds zoom in sooner than a few large ones (see docs/benchmarks.md)."""
+DEFAULT_TOP_FRACTION = 0.3
+DEFAULT_MARGIN = 0.1
+DEFAULT_ADVANCE_WHEN = 1.0
+DEFAULT_SAMPLER = "sobol"
+
+
+def build_strategy(
+    raw: Mapping[str, Any], space: SearchSpace, *, seed: int, direction: Direction, max_trials: int
+) -> Strategy:
+    """The strategy a spec asks for, with defaults filled in (see `Strategy.to_spec`)."""
+    if not isinstance(raw, Mapping):
+        raise InvalidSpec(
+            "strategy", f'`strategy` must be an object such as {{"kind": "random"}}, got {raw!r}'
+        )
+    kind = raw.get("kind")
+    if kind not in _OPTIONS:
+        raise InvalidSpec("strategy.kind", f"`kind` must be one of {', '.join(_OPTIONS)}, got {kind!r}")
+    if direction not in ("minimize", "maximize"):
+        raise InvalidSpec("direction", f"`direction` must be minimize or maximize, got {direction!r}")
+    check_keys(raw, ("kind", "initial_configs", *_OPTIONS[kind]), "strategy", f"strategy kind {kind!r}")
+    common: dict[str, Any] = {
+        "seed": seed,
+        "direction": direction,
+        "max_trials": max_trials,
+        "initial_configs": _initial_configs(raw.get("initial_configs", []), space, max_trials),
+    }
+    if kind == "random":
+        return RandomStrategy(space, **common)
+    if kind == "sobol":
+        return SobolStrategy(space, **common)
+    if kind == "grid":
+        points = read_int(raw, "points_per_axis", "strategy", DEFAULT_POINTS_PER_AXIS, minimum=1)
+        return GridStrategy(space, points_per_axis=points, **common)
+    return CoarseToFineStrategy(space, **_coarse_to_fine_options(raw, max_trials), **common)
+
+
+def _initial_configs(raw: Any, space: SearchSpace, max_trials: int) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        raise InvalidSpec("strategy.initial_configs", f"must be a list of parameter objects, got {raw!r}")
+    if len(raw) > max_trials:
+        raise InvalidSpec(
+            "strategy.initial_configs",
+            f"`len(initial_configs) <= budget.max_trials` must hold, got {len(raw)} > {max_trials}",
+        )
+    return [space.validate_params(config, f"strategy.initial_configs[{i}]") for i, config in enumerate(raw)]
+
+
+def _coarse_to_fine_options(raw: Mapping[str, Any], max_trials: int) -> dict[str, Any]:
+    if "rounds" in raw:
+        rounds = read_int(raw, "rounds", "strategy", None, minimum=1)
+        per_round = read_int(raw, "trials_per_round", "strategy", math.ceil(max_trials / rounds), minimum=1)
+    else:
+        per_round = read_int(raw, "trials_per_round", "strategy", DEFAULT_TRIALS_PER_ROUND, minimum=1)
+        rounds = max(1, math.ceil(max_trials / per_round))
+    if "top_fraction" in raw and "top_k" in raw:
+        raise InvalidSpec("strategy.top_k", "give either `top_fraction` or `top_k`, not both")
+    top_k = read_int(raw, "top_k", "strategy", None, minimum=1) if "top_k" in raw else None
+    top_fraction = (
+        None
+        if top_k is not None
+        else read_fraction(raw, "top_fraction", "strategy", DEFAULT_TOP_FRACTION, allow_zero=False)
+    )
+    sampler = raw.get("sampler", DEFAULT_SAMPLER)
+    if sampler not in ("sobol", "random"):
+        raise InvalidSpec("strategy.sampler", f"`sampler` must be sobol or random, got {sampler!r}")
+    return {
+        "rounds": rounds,
+        "trials_per_round": per_round,
+        "top_fraction": top_fraction,
+        "top_k": top_k,
+        "margin": read_fraction(raw, "margin", "strategy", DEFAULT_MARGIN, allow_zero=True),
+        "advance_when": read_fraction(
+            raw, "advance_when", "strategy", DEFAULT_ADVANCE_WHEN, allow_zero=False
+        ),
+        "sampler": sampler,
+    }

@@ -1,0 +1,147 @@
+"""Coarse-to-fine search: sample the whole space, then zoom in on the best results, round by round."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from app.domain.strategies._base import FINISHED_STATES, Proposal, Strategy, TrialRecord, best_trials
+from app.domain.strategies._box import Box, zoom
+from app.domain.strategies._uniforms import sobol_points
+
+Sampler = Literal["sobol", "random"]
+
+
+class CoarseToFineStrategy(Strategy):
+    """`rounds` rounds of `trials_per_round` trials; round 0 covers the whole unit cube.
+
+    When round r is full and `advance_when` of its trials have finished, round r + 1 opens: its box is
+    the bounding box (in unit space) of the best completed trials so far (`top_k` of them, or
+    `top_fraction` x `trials_per_round`), widened by `margin` times the previous box's width and clipped
+    to the cube; categoricals keep the choices seen among the best. Counting the best against a round's
+    size, not against every trial so far, keeps later boxes shrinking as good trials pile up. The box is
+    stored in the state when the round opens, so a restart resumes in the same box. Failed and pruned
+    trials count as finished, never as best.
+    """
+
+    kind = "coarse_to_fine"
+
+    def __init__(
+        self,
+        *args: Any,
+        rounds: int,
+        trials_per_round: int,
+        top_fraction: float | None,
+        top_k: int | None,
+        margin: float,
+        advance_when: float,
+        sampler: Sampler,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.rounds = rounds
+        self.trials_per_round = trials_per_round
+        self.top_fraction = top_fraction
+        self.top_k = top_k
+        self.margin = margin
+        self.advance_when = advance_when
+        self.sampler = sampler
+
+    @property
+    def top_count(self) -> int:
+        """How many of the best trials so far a new round's box is fitted around."""
+        if self.top_k is not None:
+            return self.top_k
+        return max(1, math.ceil((self.top_fraction or 0.0) * self.trials_per_round - 1e-9))
+
+    def quota(self, round_index: int) -> int:
+        """Trials in a round; round 0 also holds every warm-start config."""
+        if round_index == 0:
+            return max(self.trials_per_round, len(self.initial_configs))
+        return self.trials_per_round
+
+    def _rounds(self, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+        rounds = [dict(r, trials=list(r["trials"])) for r in (state or {}).get("rounds", [])]
+        if not rounds:
+            rounds = [{"round": 0, "box": Box.whole(self.space).to_json(), "best": [], "trials": []}]
+        return rounds
+
+    def propose(
+        self, history: Sequence[TrialRecord], state: Mapping[str, Any], n: int
+    ) -> tuple[list[Proposal], dict[str, Any]]:
+        rounds = self._rounds(state)
+        proposals: list[Proposal] = []
+        room = self.room(history, n)
+        while len(proposals) < room:
+            current = rounds[-1]
+            index = current["round"]
+            if len(current["trials"]) < self.quota(index):
+                number = len(history) + len(proposals)
+                proposals.append(Proposal(self._params(current, number), round=index))
+                current["trials"].append(number)
+            elif index + 1 < self.rounds and self._may_advance(current, history):
+                rounds.append(self._open(index + 1, Box.from_json(current["box"]), history))
+            else:
+                break
+        return proposals, {"rounds": rounds}
+
+    def _params(self, current: Mapping[str, Any], number: int) -> dict[str, Any]:
+        position = len(current["trials"])
+        if current["round"] == 0:
+            if position < len(self.initial_configs):
+                return dict(self.initial_configs[position])
+            position -= len(self.initial_configs)
+        dimensions = len(self.space.names)
+        if self.sampler == "sobol":
+            uniforms = sobol_points([self.seed, current["round"]], position, 1, dimensions)[0]
+        else:
+            uniforms = self.trial_rng(number).random(dimensions)
+        return self.space.from_unit(Box.from_json(current["box"]).sample(self.space, uniforms))
+
+    def _may_advance(self, current: Mapping[str, Any], history: Sequence[TrialRecord]) -> bool:
+        members = set(current["trials"])
+        finished = sum(1 for t in history if t.number in members and t.state in FINISHED_STATES)
+        return finished >= math.ceil(self.advance_when * self.quota(current["round"]) - 1e-9)
+
+    def _open(self, index: int, parent: Box, history: Sequence[TrialRecord]) -> dict[str, Any]:
+        best = best_trials(history, self.top_count, self.direction)
+        points = np.array([self.space.to_unit(t.params) for t in best]).reshape(
+            len(best), len(self.space.names)
+        )
+        box = zoom(self.space, parent, points, self.margin) if best else parent
+        return {"round": index, "box": box.to_json(), "best": [t.number for t in best], "trials": []}
+
+    def is_exhausted(self, history: Sequence[TrialRecord], state: Mapping[str, Any]) -> bool:
+        if len(history) >= self.max_trials:
+            return True
+        rounds = self._rounds(state)
+        last = rounds[-1]
+        return last["round"] == self.rounds - 1 and len(last["trials"]) >= self.quota(last["round"])
+
+    def describe(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        described = []
+        for entry in self._rounds(state):
+            box = Box.from_json(entry["box"])
+            described.append(
+                {
+                    "round": entry["round"],
+                    "trials": list(entry["trials"]),
+                    "zoomed_from_trials": list(entry["best"]),
+                    "box": {"unit": box.to_json(), "values": box.in_user_units(self.space)},
+                }
+            )
+        return {"kind": self.kind, "rounds_planned": self.rounds, "rounds": described}
+
+    def options(self) -> dict[str, Any]:
+        top = {"top_k": self.top_k} if self.top_k is not None else {"top_fraction": self.top_fraction}
+        return {
+            "rounds": self.rounds,
+            "trials_per_round": self.trials_per_round,
+            **top,
+            "margin": self.margin,
+            "advance_when": self.advance_when,
+            "sampler": self.sampler,
+        }

@@ -1,0 +1,52 @@
+"""The trial state machine, enforced in one place.
+
+queued → running → completed | failed | pruned | cancelled; running → queued when a lease expires or a
+worker hands a trial back on shutdown; queued → cancelled | failed (a trial that ran out of attempts).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TrialState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PRUNED = "pruned"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATES: frozenset[TrialState] = frozenset({TrialState.QUEUED, TrialState.RUNNING})
+TERMINAL_STATES: frozenset[TrialState] = frozenset(
+    {TrialState.COMPLETED, TrialState.FAILED, TrialState.PRUNED, TrialState.CANCELLED}
+)
+
+_ALLOWED: dict[TrialState, frozenset[TrialState]] = {
+    TrialState.QUEUED: frozenset({TrialState.RUNNING, TrialState.CANCELLED, TrialState.FAILED}),
+    TrialState.RUNNING: frozenset(
+        {
+            TrialState.COMPLETED,
+            TrialState.FAILED,
+            TrialState.PRUNED,
+            TrialState.CANCELLED,
+            TrialState.QUEUED,
+        }
+    ),
+}
+
+
+def sources_of(target: TrialState) -> frozenset[TrialState]:
+    """The states from which `target` may be entered (used as the WHERE of conditional UPDATEs)."""
+    return frozenset(source for source, targets in _ALLOWED.items() if target in targets)
+
+
+def can_transition(source: TrialState, target: TrialState) -> bool:
+    return target in _ALLOWED.get(source, frozenset())
+
+
+class SearchState(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"

@@ -1,0 +1,54 @@
+"""Caviar's error hierarchy; the API maps it to HTTP in one handler."""
+
+from __future__ import annotations
+
+
+class CaviarError(Exception):
+    """Base of every error Caviar raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidSpec(CaviarError):
+    """A search spec (or another user input) is wrong; `field` is a dotted path such as `space.lr.low`."""
+
+    code = "invalid_spec"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, field=field)
+
+
+class NotFound(CaviarError):
+    code = "not_found"
+
+
+class Conflict(CaviarError):
+    """The request is valid but clashes with the current state (e.g. cancelling a finished search)."""
+
+    code = "conflict"
+
+
+class TrialNotClaimable(CaviarError):
+    """Another worker claimed the trial first, or it is no longer queued."""
+
+    code = "trial_not_claimable"
+
+
+class InfrastructureError(CaviarError):
+    """Redis or the database is unreachable; raised `from` the library's own error."""
+
+    code = "unavailable"
+
+
+class IdempotencyKeyReused(InvalidSpec):
+    """An `Idempotency-Key` already created a search from a different spec (answered 422, as Stripe does)."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__("Idempotency-Key", message)

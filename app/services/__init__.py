@@ -1,0 +1,1 @@
+"""Use cases over storage and domain: they flush, the caller (request or worker) commits."""

@@ -1,0 +1,104 @@
+"""Questions asked of a finished search: which hyperparameters mattered, and do the best ones hold up?"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.domain.importance import hyperparameter_importance
+from app.domain.space import SearchSpace
+from app.domain.trial_state import TrialState
+from app.errors import Conflict, InvalidSpec
+from app.services.ask_tell import Enqueue, records_of
+from app.services.searches import create_search, get_search
+from app.services.spec_model import SearchSpec
+from app.settings import Settings
+from app.storage.models import Search, Trial
+from app.storage.repositories import SearchRepository, TrialRepository
+
+
+@dataclass(frozen=True)
+class ConfigurationSummary:
+    """Repeated runs of one configuration: the mean ± std a single lucky run hides."""
+
+    params: dict[str, Any]
+    runs: int
+    completed: int
+    mean: float | None
+    std: float | None
+    values: list[float]
+    trial_ids: list[int]
+
+
+def importance(session: Session, search_id: int) -> dict[str, Any]:
+    search = get_search(session, search_id)
+    trials = TrialRepository(session).of_search(search_id)
+    space = SearchSpace.from_spec(search.spec["space"])
+    return hyperparameter_importance(space, records_of(trials), seed=search.seed)
+
+
+def retest(
+    session: Session,
+    search_id: int,
+    settings: Settings,
+    *,
+    top_k: int,
+    repeats: int,
+    dataset: str | dict[str, Any] | None,
+) -> tuple[Search, Enqueue]:
+    """A new search, linked to this one, that re-runs its `top_k` best configurations `repeats` times."""
+    parent = get_search(session, search_id)
+    best = TrialRepository(session).best(search_id, maximize=parent.direction == "maximize", limit=top_k)
+    if not best:
+        raise Conflict(f"search {search_id} has no completed trial to re-test yet")
+    configs = [dict(trial.params) for trial in best for _ in range(repeats)]
+    spec = dict(parent.spec)
+    spec.update(
+        name=f"retest of {parent.name or f'search {search_id}'}",
+        dataset=dataset if dataset is not None else parent.spec["dataset"],
+        strategy={"kind": "random", "initial_configs": configs},
+        budget={"max_trials": len(configs), "max_parallel": parent.spec["budget"]["max_parallel"]},
+        seed=None,  # fresh seeds: that is the point of a re-test
+        pruner=None,
+    )
+    if len(configs) > settings.max_trials_per_search:
+        raise InvalidSpec("repeats", f"top_k × repeats must be at most {settings.max_trials_per_search}")
+    child, to_enqueue = create_search(session, SearchSpec.model_validate(spec), settings)
+    child.parent_search_id = search_id
+    return child, to_enqueue
+
+
+def configurations(session: Session, search_id: int) -> list[ConfigurationSummary]:
+    """Trials grouped by identical params, best mean first (for re-tests: mean ± std per configuration)."""
+    search = get_search(session, search_id)
+    groups: dict[str, list[Trial]] = {}
+    for trial in TrialRepository(session).of_search(search_id):
+        groups.setdefault(_key(trial.params), []).append(trial)
+    summaries = [_summarize(trials) for trials in groups.values()]
+    sign = -1.0 if search.direction == "maximize" else 1.0
+    return sorted(summaries, key=lambda s: (s.mean is None, sign * (s.mean or 0.0)))
+
+
+def retests_of(session: Session, search_id: int) -> Sequence[Search]:
+    return SearchRepository(session).children(search_id)
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    return repr(sorted(params.items()))
+
+
+def _summarize(trials: Sequence[Trial]) -> ConfigurationSummary:
+    values = [t.value for t in trials if t.state == TrialState.COMPLETED and t.value is not None]
+    return ConfigurationSummary(
+        params=dict(trials[0].params),
+        runs=len(trials),
+        completed=len(values),
+        mean=statistics.fmean(values) if values else None,
+        std=statistics.stdev(values) if len(values) > 1 else (0.0 if values else None),
+        values=values,
+        trial_ids=[t.id for t in trials],
+    )

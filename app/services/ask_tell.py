@@ -1,0 +1,136 @@
+"""Ask the strategy for more trials, under the search row's lock; shared by the API and the workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import overload
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.domain.strategies import TrialRecord
+from app.domain.trial_state import ACTIVE_STATES, SearchState, TrialState
+from app.services.specs import strategy_for
+from app.storage.models import Search, Trial, utcnow
+from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
+
+log = logging.getLogger(__name__)
+
+Enqueue = list[tuple[int, int]]
+"""(trial id, attempt) pairs to put on the queue once the transaction has committed."""
+
+
+def trial_seed(search_seed: int, number: int) -> int:
+    """A training seed per trial, derived so that a search's trials are reproducible one by one."""
+    return int(np.random.SeedSequence([search_seed, number]).generate_state(1, dtype=np.uint32)[0])
+
+
+def records_of(trials: Sequence[Trial]) -> list[TrialRecord]:
+    return [
+        TrialRecord(number=t.number, params=t.params, state=t.state, value=t.value, round=t.round)
+        for t in trials
+    ]
+
+
+class StoredHistory(Sequence[TrialRecord]):
+    """A search's trials as strategy records: the length is known up front, the records read on first use.
+
+    Random, Sobol' and grid strategies only take the length, so a finishing trial no longer reads every
+    trial of its search (O(n) per trial, O(n²) per search); coarse-to-fine reads them when a round is
+    full. Must be read before new trials are inserted, which `advance_search` guarantees.
+    """
+
+    def __init__(self, trials: TrialRepository, search_id: int, count: int) -> None:
+        self._trials = trials
+        self._search_id = search_id
+        self._count = count
+        self._records: list[TrialRecord] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> TrialRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TrialRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> TrialRecord | list[TrialRecord]:
+        return self._loaded()[index]
+
+    def __iter__(self) -> Iterator[TrialRecord]:
+        return iter(self._loaded())
+
+    def _loaded(self) -> list[TrialRecord]:
+        if self._records is None:
+            self._records = [
+                TrialRecord(number=number, params=params, state=state, value=value, round=round_)
+                for number, params, state, value, round_ in self._trials.history(self._search_id)
+            ]
+        return self._records
+
+
+def advance_search(session: Session, search_id: int, now: datetime | None = None) -> Enqueue:
+    """Top the search up to its parallelism with new proposals, or mark it completed when nothing is left.
+
+    Locks the search row first, so concurrent callers (workers finishing trials at the same time) take
+    turns and never number two trials alike.
+    """
+    now = now or utcnow()
+    search = SearchRepository(session).get_for_update(search_id)
+    if search is None or search.state != SearchState.RUNNING:
+        return []
+    trials_repo = TrialRepository(session)
+    counts = trials_repo.counts_by_state(search_id)
+    total = sum(counts.values())
+    budget = search.spec["budget"]
+    active = sum(counts[state.value] for state in ACTIVE_STATES)
+    room = min(budget["max_parallel"] - active, budget["max_trials"] - total)
+    strategy = strategy_for(search.spec)
+    history = StoredHistory(trials_repo, search_id, total)
+    new_trials: list[Trial] = []
+    if room > 0:
+        proposals, strategy_state = strategy.propose(history, search.strategy_state, room)
+        search.strategy_state = strategy_state
+        rounded = any(proposal.round is not None for proposal in proposals)
+        old_round = trials_repo.max_round(search_id) if rounded else None
+        new_trials = [
+            Trial(
+                search_id=search_id,
+                number=total + offset,
+                round=proposal.round,
+                params=proposal.params,
+                seed=trial_seed(search.seed, total + offset),
+                state=TrialState.QUEUED.value,
+                attempt=0,
+                created_at=now,
+                updated_at=now,
+            )
+            for offset, proposal in enumerate(proposals)
+        ]
+        trials_repo.add_many(new_trials)
+        _record_round_advance(session, search, old_round, new_trials)
+    if active == 0 and not new_trials:
+        _complete(session, search, now)
+    return [(trial.id, trial.attempt) for trial in new_trials]
+
+
+def _record_round_advance(
+    session: Session, search: Search, old_round: int | None, new: Sequence[Trial]
+) -> None:
+    new_round = max((t.round for t in new if t.round is not None), default=None)
+    if new_round is not None and (old_round is None or new_round > old_round):
+        strategy = strategy_for(search.spec)
+        EventRepository(session).add(
+            search.id, "round_advanced", round=new_round, strategy=strategy.describe(search.strategy_state)
+        )
+
+
+def _complete(session: Session, search: Search, now: datetime) -> None:
+    search.state = SearchState.COMPLETED.value
+    search.finished_at = now
+    search.updated_at = now
+    EventRepository(session).add(search.id, "search_completed")
+    log.info("search %s completed", search.id)

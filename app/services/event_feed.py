@@ -1,0 +1,97 @@
+"""Reading a search's event log in id order, safely, for Server-Sent Events and resuming clients.
+
+Event ids come from one sequence shared by every writer. On PostgreSQL two transactions can commit
+out of id order (a worker's epoch report with id 10 commits after another's with id 11): a reader
+that had sent 11 and resumed after it would never see 10. So a poll hands out events only up to the
+first gap in the global id sequence, unless that gap is older than `GAP_SETTLE_SECONDS` (judged by
+the created_at of the first visible event after it), after which the missing id is taken as a rolled
+back transaction. SQLite serializes writers, so it never shows such a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.domain.trial_state import SearchState
+from app.errors import NotFound
+from app.storage.models import Event, utcnow
+from app.storage.repositories import EventRepository, SearchRepository
+
+FINAL_KINDS = frozenset({"search_completed", "search_cancelled"})
+GAP_SETTLE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    id: int
+    search_id: int
+    kind: str
+    trial_id: int | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def is_final(self) -> bool:
+        return self.kind in FINAL_KINDS
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """Events after the reader's position; `finished` and `caught_up` together mean: nothing will follow."""
+
+    events: list[FeedEvent]
+    finished: bool
+    caught_up: bool
+
+    @property
+    def ends_stream(self) -> bool:
+        return any(event.is_final for event in self.events) or (
+            self.finished and self.caught_up and not self.events
+        )
+
+
+def poll_events(
+    session: Session, search_id: int, after_id: int, *, limit: int = 500, now: datetime | None = None
+) -> FeedPoll:
+    """Committed events of the search with id > `after_id`, in id order, never skipping a pending one."""
+    # The search state first: the final event commits with it, so a finished state read here
+    # guarantees the final event is visible to the read below.
+    search = SearchRepository(session).get(search_id)
+    if search is None:
+        raise NotFound(f"search {search_id} does not exist")
+    finished = search.state != SearchState.RUNNING
+    events = EventRepository(session)
+    rows = list(events.after(search_id, after_id, limit=limit))
+    if not rows:
+        return FeedPoll([], finished, caught_up=True)
+    cutoff = (now or utcnow()) - timedelta(seconds=GAP_SETTLE_SECONDS)
+    settled = _settled_up_to(events, after_id, rows[-1].id, cutoff)
+    ready = [_feed_event(row) for row in rows if row.id <= settled]
+    return FeedPoll(ready, finished, caught_up=len(ready) == len(rows) and len(rows) < limit)
+
+
+def _settled_up_to(events: EventRepository, after_id: int, high_id: int, cutoff: datetime) -> int:
+    """The largest id up to which no event can still appear (or `high_id` if there is no open gap)."""
+    if events.count_between(after_id, high_id) == high_id - after_id:
+        return high_id
+    expected = after_id + 1
+    for event_id, created_at in events.stamps_between(after_id, high_id):
+        if event_id != expected and created_at > cutoff:
+            return expected - 1  # ids expected..event_id-1 may belong to transactions still open
+        expected = event_id + 1
+    return expected - 1
+
+
+def _feed_event(row: Event) -> FeedEvent:
+    return FeedEvent(
+        id=row.id,
+        search_id=row.search_id,
+        kind=row.kind,
+        trial_id=row.trial_id,
+        payload=dict(row.payload or {}),
+        created_at=row.created_at,
+    )

@@ -1,0 +1,54 @@
+"""Idempotent search creation: a retry with the same key and spec gets the same search; another spec, 422.
+
+Following the IETF Idempotency-Key draft (and Stripe), a key reused with a different body is a client
+bug, reported as `422 idempotency_key_reused` rather than silently answered with an unrelated search.
+"Same spec" means the same parsed spec (key order, whitespace and spelled-out defaults do not matter).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy.orm import Session
+
+from app.errors import IdempotencyKeyReused
+from app.services.ask_tell import Enqueue
+from app.services.searches import create_search
+from app.services.spec_model import SearchSpec
+from app.settings import Settings
+from app.storage.models import Search
+from app.storage.repositories import SearchRepository
+
+
+def spec_fingerprint(spec: SearchSpec) -> str:
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def create_search_once(
+    session: Session, spec: SearchSpec, settings: Settings, *, idempotency_key: str | None
+) -> tuple[Search, Enqueue]:
+    """Create the search, or return the one this key already created from the same spec."""
+    if idempotency_key is None:
+        return create_search(session, spec, settings)
+    fingerprint = spec_fingerprint(spec)
+    existing = SearchRepository(session).by_idempotency_key(idempotency_key)
+    if existing is not None:
+        _check_same(existing, fingerprint)
+        return existing, []
+    search, to_enqueue = create_search(session, spec, settings, idempotency_key=idempotency_key)
+    if search.request_fingerprint is None:
+        search.request_fingerprint = fingerprint  # ours, or a concurrent twin's from before this column
+    else:
+        _check_same(search, fingerprint)  # a concurrent request with the key won the insert
+    return search, to_enqueue
+
+
+def _check_same(search: Search, fingerprint: str) -> None:
+    # Searches created before fingerprints were stored carry none: they are taken as matching.
+    if search.request_fingerprint not in (None, fingerprint):
+        raise IdempotencyKeyReused(
+            f"this Idempotency-Key created search {search.id} from a different spec; "
+            "use a new key for a new search"
+        )

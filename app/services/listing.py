@@ -1,0 +1,317 @@
+"""Lists as integrators read them: filters, a sort on any column or final metric, keyset cursors, and the
+fingerprints ETags are derived from.
+
+A cursor is the JSON `{"sort": "-dev_accuracy", "after": [value, id]}`, made opaque by the API layer.
+It is only valid with the sort it was made for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import SQLColumnExpression
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidSpec, NotFound
+from app.settings import Settings
+from app.storage.keyset import KeysetOrder, SortField, parse_value
+from app.storage.models import Search, Trial, Worker, utcnow
+from app.storage.repositories import DatasetRepository, SearchRepository, TrialRepository
+from app.storage.repositories.listing import (
+    SEARCH_COLUMNS,
+    WORKER_COLUMNS,
+    Fingerprint,
+    ListingRepository,
+    Position,
+    SearchFilter,
+    TrialFilter,
+    WorkerFilter,
+    trial_sort_field,
+)
+
+T = TypeVar("T")
+SORT_PATTERN = re.compile(r"^(-?)([A-Za-z0-9_.\-]{1,100})$")
+
+
+@dataclass(frozen=True)
+class Sort:
+    name: str
+    descending: bool
+
+    def __str__(self) -> str:
+        return f"-{self.name}" if self.descending else self.name
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """`cursor` is the decoded JSON of an opaque cursor (None for the first page)."""
+
+    sort: str | None = None
+    cursor: Any = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class Listed(Generic[T]):
+    items: list[T]
+    next_cursor: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    worker: Worker
+    alive: bool
+
+
+def parse_sort(raw: str | None, default: str, columns: Mapping[str, SortField] | None = None) -> Sort:
+    """`name` ascending, `-name` descending; `columns` None means any metric name is accepted too."""
+    match = SORT_PATTERN.match(raw if raw is not None else default)
+    if match is None:
+        raise InvalidSpec("sort", "use a field name, prefixed with '-' for descending, e.g. -dev_accuracy")
+    sort = Sort(match.group(2), descending=match.group(1) == "-")
+    if columns is not None and sort.name not in columns:
+        raise InvalidSpec("sort", f"sort by one of {', '.join(sorted(columns))}, got {sort.name!r}")
+    return sort
+
+
+def search_trials(
+    session: Session,
+    search_id: int,
+    *,
+    states: Sequence[str] = (),
+    updated_since: datetime | None = None,
+    page: PageRequest,
+) -> Listed[Trial]:
+    """Trials of one search; by default in creation order (`number`)."""
+    _existing_search(session, search_id)
+    where = TrialFilter(search_id=search_id, states=states, updated_since=_utc(updated_since))
+    return _trials(session, where, page, default_sort="number", unique={"id", "number"})
+
+
+def all_trials(
+    session: Session,
+    *,
+    objective: str | None = None,
+    dataset: str | None = None,
+    search_id: int | None = None,
+    states: Sequence[str] = (),
+    updated_since: datetime | None = None,
+    page: PageRequest,
+) -> Listed[Trial]:
+    """Trials across searches ("what worked best on this dataset, ever?"); newest first by default."""
+    where = _cross_search_filter(session, objective, dataset, search_id, states, updated_since)
+    unique = {"id", "number"} if search_id is not None else {"id"}
+    return _trials(session, where, page, default_sort="-id", unique=unique)
+
+
+def searches(
+    session: Session,
+    *,
+    states: Sequence[str] = (),
+    objective: str | None = None,
+    dataset: str | None = None,
+    page: PageRequest,
+) -> Listed[Search]:
+    """Searches, newest first by default."""
+    where = SearchFilter(states=states, objective=objective, dataset=_dataset_key(session, dataset))
+    sort = parse_sort(page.sort, "-id", SEARCH_COLUMNS)
+    repository = ListingRepository(session)
+    return _page(
+        lambda order, after, limit: repository.searches(where, order, after, limit),
+        SEARCH_COLUMNS[sort.name],
+        sort,
+        tiebreaker=None if sort.name == "id" else Search.id,
+        tiebreak_kind=int,
+        tiebreak_of=lambda search: search.id,
+        page=page,
+    )
+
+
+def workers(
+    session: Session,
+    settings: Settings,
+    *,
+    states: Sequence[str] = (),
+    alive: bool | None = None,
+    page: PageRequest,
+) -> Listed[WorkerView]:
+    """Workers that ever registered, with `alive` derived from their last heartbeat and the lease."""
+    cutoff = alive_cutoff(settings)
+    where = WorkerFilter(states=states, alive=alive, alive_since=cutoff)
+    sort = parse_sort(page.sort, "id", WORKER_COLUMNS)
+    repository = ListingRepository(session)
+    listed = _page(
+        lambda order, after, limit: repository.workers(where, order, after, limit),
+        WORKER_COLUMNS[sort.name],
+        sort,
+        tiebreaker=None if sort.name == "id" else Worker.id,
+        tiebreak_kind=str,
+        tiebreak_of=lambda worker: worker.id,
+        page=page,
+    )
+    views = [WorkerView(w, w.state != "stopped" and w.heartbeat_at >= cutoff) for w in listed.items]
+    return Listed(views, listed.next_cursor)
+
+
+def alive_cutoff(settings: Settings) -> datetime:
+    """A worker that heartbeated after this instant is alive (unless it said it stopped)."""
+    return utcnow() - timedelta(seconds=settings.lease_seconds)
+
+
+def search_trials_fingerprint(
+    session: Session, search_id: int, *, states: Sequence[str] = (), updated_since: datetime | None = None
+) -> Fingerprint:
+    _existing_search(session, search_id)
+    where = TrialFilter(search_id=search_id, states=states, updated_since=_utc(updated_since))
+    return ListingRepository(session).trials_fingerprint(where)
+
+
+def all_trials_fingerprint(
+    session: Session,
+    *,
+    objective: str | None = None,
+    dataset: str | None = None,
+    search_id: int | None = None,
+    states: Sequence[str] = (),
+    updated_since: datetime | None = None,
+) -> Fingerprint:
+    where = _cross_search_filter(session, objective, dataset, search_id, states, updated_since)
+    return ListingRepository(session).trials_fingerprint(where)
+
+
+def searches_fingerprint(
+    session: Session,
+    *,
+    states: Sequence[str] = (),
+    objective: str | None = None,
+    dataset: str | None = None,
+) -> Fingerprint:
+    where = SearchFilter(states=states, objective=objective, dataset=_dataset_key(session, dataset))
+    return ListingRepository(session).searches_fingerprint(where)
+
+
+def workers_fingerprint(session: Session, settings: Settings, *, states: Sequence[str] = ()) -> Fingerprint:
+    # Heartbeats change `alive` and `heartbeat_at`: the newest heartbeat is part of the fingerprint.
+    return ListingRepository(session).workers_fingerprint(WorkerFilter(states=states))
+
+
+def search_fingerprint(session: Session, search_id: int) -> tuple[Any, ...]:
+    """Changes whenever the search detail (state, counts, best trial, strategy progress) may change."""
+    search = _existing_search(session, search_id)
+    trials = ListingRepository(session).trials_fingerprint(TrialFilter(search_id=search_id))
+    return (search.state, str(search.updated_at), trials)
+
+
+def trial_fingerprint(session: Session, trial_id: int) -> tuple[Any, ...]:
+    """Changes whenever the trial or its learning curve changes."""
+    trial = TrialRepository(session).get(trial_id)
+    if trial is None:
+        raise NotFound(f"trial {trial_id} does not exist")
+    points = ListingRepository(session).curve_fingerprint(trial_id)
+    return (trial.state, trial.attempt, str(trial.updated_at), points)
+
+
+def _trials(
+    session: Session, where: TrialFilter, page: PageRequest, *, default_sort: str, unique: set[str]
+) -> Listed[Trial]:
+    sort = parse_sort(page.sort, default_sort)
+    repository = ListingRepository(session)
+    return _page(
+        lambda order, after, limit: repository.trials(where, order, after, limit),
+        trial_sort_field(sort.name),
+        sort,
+        tiebreaker=None if sort.name in unique else Trial.id,
+        tiebreak_kind=int,
+        tiebreak_of=lambda trial: trial.id,
+        page=page,
+    )
+
+
+Fetch = Callable[[KeysetOrder, Position | None, int], list[tuple[T, Any]]]
+
+
+def _page(
+    fetch: Fetch[T],
+    field: SortField,
+    sort: Sort,
+    *,
+    tiebreaker: SQLColumnExpression[Any] | None,
+    tiebreak_kind: type,
+    tiebreak_of: Callable[[T], Any],
+    page: PageRequest,
+) -> Listed[T]:
+    order = KeysetOrder(field, sort.descending, tiebreaker)
+    after = _position(page.cursor, sort, field, tiebreak_kind if tiebreaker is not None else None)
+    rows = fetch(order, after, page.limit + 1)
+    items = [item for item, _ in rows[: page.limit]]
+    if len(rows) <= page.limit:
+        return Listed(items, None)
+    last, key = rows[page.limit - 1]
+    tiebreak = tiebreak_of(last) if tiebreaker is not None else None
+    return Listed(items, {"sort": str(sort), "after": [field.to_position(key), tiebreak]})
+
+
+def _position(cursor: Any, sort: Sort, field: SortField, tiebreak_kind: type | None) -> Position | None:
+    """The decoded cursor as a position; `tiebreak_kind` None when the sort key is unique."""
+    if cursor is None:
+        return None
+    if not isinstance(cursor, dict) or set(cursor) != {"sort", "after"}:
+        raise InvalidSpec("cursor", "not a cursor this API returned")
+    if cursor["sort"] != str(sort):
+        raise InvalidSpec(
+            "cursor", f"this cursor continues sort={cursor['sort']!s:.100}; pass that sort or drop the cursor"
+        )
+    after = cursor["after"]
+    if not isinstance(after, list) or len(after) != 2:
+        raise InvalidSpec("cursor", "not a cursor this API returned")
+    try:
+        value = field.from_position(after[0])
+        if tiebreak_kind is None:
+            if after[1] is not None:
+                raise ValueError("unexpected tiebreaker")
+            return Position(value, None)
+        return Position(value, parse_value(tiebreak_kind, after[1]))
+    except ValueError as error:
+        raise InvalidSpec("cursor", f"not a cursor this API returned ({error})") from error
+
+
+def _cross_search_filter(
+    session: Session,
+    objective: str | None,
+    dataset: str | None,
+    search_id: int | None,
+    states: Sequence[str],
+    updated_since: datetime | None,
+) -> TrialFilter:
+    return TrialFilter(
+        search_id=search_id,
+        states=states,
+        updated_since=_utc(updated_since),
+        objective=objective,
+        dataset=_dataset_key(session, dataset),
+    )
+
+
+def _dataset_key(session: Session, dataset: str | None) -> str | None:
+    """Searches store an uploaded dataset by id: a name given in a filter is resolved to it."""
+    if dataset is None:
+        return None
+    stored = DatasetRepository(session).find(dataset)
+    return stored.id if stored is not None else dataset
+
+
+def _existing_search(session: Session, search_id: int) -> Search:
+    search = SearchRepository(session).get(search_id)
+    if search is None:
+        raise NotFound(f"search {search_id} does not exist")
+    return search
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

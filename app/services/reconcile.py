@@ -1,0 +1,56 @@
+"""Rebuild what Redis or a dead worker lost, from the trials table alone."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from rq import Queue
+from sqlalchemy.orm import Session
+
+from app.domain.trial_state import TrialState
+from app.queue import jobs_alive
+from app.services.ask_tell import Enqueue, advance_search
+from app.services.trial_runs import requeue
+from app.settings import Settings
+from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
+
+log = logging.getLogger(__name__)
+
+
+def expire_leases(session: Session, settings: Settings, now: datetime) -> Enqueue:
+    """Running trials whose worker stopped heartbeating go back to queued, or fail after max_attempts."""
+    trials = TrialRepository(session)
+    events = EventRepository(session)
+    to_enqueue: Enqueue = []
+    for trial in trials.expired_leases(now - timedelta(seconds=settings.lease_seconds)):
+        SearchRepository(session).get_for_update(trial.search_id)
+        if trial.attempt >= settings.max_attempts:
+            error = f"lost: its worker stopped heartbeating in each of {trial.attempt} attempt(s)"
+            if trials.transition(
+                trial.id,
+                TrialState.FAILED,
+                attempt=trial.attempt,
+                sources=[TrialState.RUNNING],
+                error=error,
+                finished_at=now,
+                updated_at=now,
+            ):
+                events.add(trial.search_id, "trial_failed", trial_id=trial.id, error=error)
+                to_enqueue += advance_search(session, trial.search_id, now)
+        else:
+            log.warning("trial %s: lease of %s expired, re-queued", trial.id, trial.worker_id)
+            to_enqueue += requeue(session, trial.search_id, trial.id, trial.attempt, reason="lease expired")
+    return to_enqueue
+
+
+def lost_jobs(session: Session, queue: Queue, settings: Settings, now: datetime) -> Enqueue:
+    """Queued trials with no job on Redis (queue flushed, or enqueue failed after commit)."""
+    grace = timedelta(seconds=2 * settings.heartbeat_seconds)
+    queued = [(t.id, t.attempt) for t in TrialRepository(session).queued_since_before(now - grace)]
+    if not queued:
+        return []
+    lost = [pair for pair, alive in zip(queued, jobs_alive(queue, queued), strict=True) if not alive]
+    if lost:
+        log.warning("re-enqueueing %d queued trial(s) whose job was lost", len(lost))
+    return lost

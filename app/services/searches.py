@@ -1,0 +1,133 @@
+"""Creating, cancelling and reading searches."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.domain.trial_state import SearchState, TrialState
+from app.errors import Conflict, NotFound
+from app.services.ask_tell import Enqueue, advance_search
+from app.services.spec_model import SearchSpec
+from app.services.specs import dataset_reference, strategy_for, validate_spec
+from app.settings import Settings
+from app.storage.models import Search, Trial, utcnow
+from app.storage.repositories import (
+    DatasetRepository,
+    EventRepository,
+    SearchRepository,
+    TrialRepository,
+    WorkerRepository,
+)
+from workers.objectives.registry import BUILTIN_OBJECTIVES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchView:
+    """A search with what a poller wants next to it."""
+
+    search: Search
+    counts: dict[str, int]
+    best: Trial | None
+    strategy: dict[str, Any]
+
+
+def known_objectives(session: Session, settings: Settings) -> set[str]:
+    """Built-in objectives plus those advertised by workers that heartbeated within the lease."""
+    since = utcnow() - timedelta(seconds=settings.lease_seconds)
+    advertised = {name for worker in WorkerRepository(session).live(since) for name in worker.objectives}
+    return set(BUILTIN_OBJECTIVES) | advertised
+
+
+def create_search(
+    session: Session, spec: SearchSpec, settings: Settings, *, idempotency_key: str | None = None
+) -> tuple[Search, Enqueue]:
+    """Validate, store the search and its first trials; returns the trials to enqueue after commit."""
+    if idempotency_key is not None:
+        existing = SearchRepository(session).by_idempotency_key(idempotency_key)
+        if existing is not None:
+            return existing, []
+    dataset_name, _ = dataset_reference(spec.dataset)
+    stored = DatasetRepository(session).find(dataset_name)
+    validated = validate_spec(
+        spec,
+        settings,
+        known_objectives=known_objectives(session, settings),
+        uploaded_dataset_id=stored.id if stored is not None else None,
+    )
+    now = utcnow()
+    search = Search(
+        name=spec.name,
+        objective=spec.objective,
+        dataset=validated.dataset_name,
+        metric=spec.metric,
+        direction=spec.direction,
+        spec=validated.canonical,
+        state=SearchState.RUNNING.value,
+        seed=validated.seed,
+        strategy_state={},
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            SearchRepository(session).add(search)
+    except IntegrityError:
+        # A concurrent request with the same idempotency key won the insert.
+        if idempotency_key is None:
+            raise
+        existing = SearchRepository(session).by_idempotency_key(idempotency_key)
+        if existing is None:
+            raise
+        return existing, []
+    EventRepository(session).add(search.id, "search_created")
+    to_enqueue = advance_search(session, search.id, now)
+    log.info("search %s created with %d first trial(s)", search.id, len(to_enqueue))
+    return search, to_enqueue
+
+
+def get_search(session: Session, search_id: int) -> Search:
+    search = SearchRepository(session).get(search_id)
+    if search is None:
+        raise NotFound(f"search {search_id} does not exist")
+    return search
+
+
+def search_view(session: Session, search_id: int) -> SearchView:
+    search = get_search(session, search_id)
+    trials = TrialRepository(session)
+    best = trials.best(search_id, maximize=search.direction == "maximize", limit=1)
+    strategy = strategy_for(search.spec).describe(search.strategy_state)
+    return SearchView(search, trials.counts_by_state(search_id), best[0] if best else None, strategy)
+
+
+def best_trials(session: Session, search_id: int, k: int) -> Sequence[Trial]:
+    search = get_search(session, search_id)
+    return TrialRepository(session).best(search_id, maximize=search.direction == "maximize", limit=k)
+
+
+def cancel_search(session: Session, search_id: int) -> Search:
+    """Cancel a running search: queued and running trials become cancelled (workers notice and stop)."""
+    search = SearchRepository(session).get_for_update(search_id)
+    if search is None:
+        raise NotFound(f"search {search_id} does not exist")
+    if search.state != SearchState.RUNNING:
+        raise Conflict(f"search {search_id} is already {search.state}")
+    now = utcnow()
+    trials = TrialRepository(session)
+    for trial_id in trials.active_ids(search_id):
+        trials.transition(trial_id, TrialState.CANCELLED, finished_at=now, updated_at=now)
+    search.state = SearchState.CANCELLED.value
+    search.finished_at = now
+    search.updated_at = now
+    EventRepository(session).add(search_id, "search_cancelled")
+    return search

@@ -1,0 +1,164 @@
+"""Turn a user's spec into the canonical stored spec, or raise InvalidSpec naming the field."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from app.domain.pruners import Pruner, build_pruner
+from app.domain.space import SearchSpace
+from app.domain.strategies import Strategy, build_strategy
+from app.errors import InvalidSpec
+from app.services.spec_model import SearchSpec
+from app.settings import Settings
+from workers.datasets.builtin import BUILTIN_DATASETS, validate_dataset_options
+from workers.objectives.base import InvalidParams
+from workers.objectives.catalog import builtin_objective_info
+
+
+@dataclass(frozen=True)
+class ValidatedSpec:
+    """A spec whose every part was checked, with the domain objects it builds."""
+
+    canonical: dict[str, Any]
+    space: SearchSpace
+    strategy: Strategy
+    pruner: Pruner
+    seed: int
+    dataset_name: str
+
+
+def dataset_reference(raw: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Split `"digits"` or `{"name": "spirals", "noise": 0.2}` into (name, options)."""
+    if isinstance(raw, str):
+        return raw, {}
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidSpec("dataset.name", "a dataset object needs a `name` string")
+    return name, {key: value for key, value in raw.items() if key != "name"}
+
+
+def strategy_for(canonical: Mapping[str, Any]) -> Strategy:
+    """Rebuild the strategy of a stored (already validated) spec."""
+    space = SearchSpace.from_spec(canonical["space"])
+    return build_strategy(
+        canonical["strategy"],
+        space,
+        seed=canonical["seed"],
+        direction=canonical["direction"],
+        max_trials=canonical["budget"]["max_trials"],
+    )
+
+
+def validate_spec(
+    spec: SearchSpec,
+    settings: Settings,
+    *,
+    known_objectives: Set[str],
+    uploaded_dataset_id: str | None,
+) -> ValidatedSpec:
+    """Check a spec as a whole; `uploaded_dataset_id` is the stored dataset the name resolved to, if any."""
+    _check_finite(spec.model_dump(), "")
+    if spec.objective not in known_objectives:
+        raise InvalidSpec(
+            "objective",
+            f"unknown objective {spec.objective!r}; known objectives: {', '.join(sorted(known_objectives))}",
+        )
+    _check_budget(spec, settings)
+    dataset_name, dataset_options = dataset_reference(spec.dataset)
+    if uploaded_dataset_id is None:
+        _check_builtin_dataset(dataset_name, dataset_options)
+    elif dataset_options:
+        raise InvalidSpec("dataset", "an uploaded dataset takes no options")
+    space = SearchSpace.from_spec(spec.space)
+    info = builtin_objective_info(spec.objective)
+    if info is not None:
+        _check_objective_params(space, info.validate_params, info.parameters)
+        if spec.metric not in info.metrics:
+            raise InvalidSpec(
+                "metric", f"objective {spec.objective!r} reports {sorted(info.metrics)}, not {spec.metric!r}"
+            )
+    seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
+    direction: Literal["minimize", "maximize"] = spec.direction
+    strategy = build_strategy(
+        spec.strategy, space, seed=seed, direction=direction, max_trials=spec.budget.max_trials
+    )
+    pruner = build_pruner(_bound_resource(spec.pruner, space), direction=direction)
+    canonical = {
+        "name": spec.name,
+        "objective": spec.objective,
+        "dataset": spec.dataset if uploaded_dataset_id is None else uploaded_dataset_id,
+        "metric": spec.metric,
+        "direction": direction,
+        "space": space.to_spec(),
+        "strategy": strategy.to_spec(),
+        "pruner": pruner.to_spec(),
+        "budget": spec.budget.model_dump(),
+        "seed": seed,
+    }
+    return ValidatedSpec(canonical, space, strategy, pruner, seed, uploaded_dataset_id or dataset_name)
+
+
+def _bound_resource(pruner: Mapping[str, Any] | None, space: SearchSpace) -> Mapping[str, Any] | None:
+    """ASHA without `max_resource` gets the fixed `epochs`, so no rung falls on a trial's last epoch."""
+    if pruner is None or pruner.get("kind") != "asha" or pruner.get("max_resource") is not None:
+        return pruner
+    epochs = space.fixed().get("epochs")
+    if isinstance(epochs, int) and not isinstance(epochs, bool):
+        return {**pruner, "max_resource": epochs}
+    return pruner
+
+
+def _check_finite(value: Any, path: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidSpec(path or "spec", f"numbers must be finite, got {value}")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_finite(item, f"{path}[{index}]")
+
+
+def _check_budget(spec: SearchSpec, settings: Settings) -> None:
+    if spec.budget.max_trials > settings.max_trials_per_search:
+        raise InvalidSpec(
+            "budget.max_trials",
+            f"at most {settings.max_trials_per_search} trials per search are allowed "
+            f"(CAVIAR_MAX_TRIALS_PER_SEARCH), got {spec.budget.max_trials}",
+        )
+    if spec.budget.max_parallel > settings.max_parallel_per_search:
+        raise InvalidSpec(
+            "budget.max_parallel",
+            f"at most {settings.max_parallel_per_search} parallel trials are allowed "
+            f"(CAVIAR_MAX_PARALLEL_PER_SEARCH), got {spec.budget.max_parallel}",
+        )
+
+
+def _check_builtin_dataset(name: str, options: Mapping[str, Any]) -> None:
+    if name not in BUILTIN_DATASETS:
+        raise InvalidSpec(
+            "dataset",
+            f"unknown dataset {name!r}: use a built-in one ({', '.join(sorted(BUILTIN_DATASETS))}) "
+            "or the name or id of a dataset uploaded with POST /datasets",
+        )
+    try:
+        validate_dataset_options(name, options)
+    except InvalidParams as error:
+        raise InvalidSpec(f"dataset.{error.name}", error.message) from error
+
+
+def _check_objective_params(space: SearchSpace, validate: Any, parameters: Set[str] | None) -> None:
+    for name in (*space.names, *space.fixed()):
+        if parameters is not None and name not in parameters:
+            raise InvalidSpec(f"space.{name}", f"the objective takes no parameter {name!r}")
+    # The corners of the unit cube reach every bound of every range the user gave.
+    for corner in (0.0, 0.5, 1.0):
+        params = space.from_unit([corner] * len(space.names))
+        try:
+            validate(params)
+        except InvalidParams as error:
+            raise InvalidSpec(f"space.{error.name}", error.message) from error

@@ -1,0 +1,160 @@
+"""A worker's side of a trial: claim, report epochs (with the pruner's verdict), finish or hand back."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.domain.pruners import CurveRecord, build_pruner
+from app.domain.trial_state import SearchState, TrialState
+from app.services.ask_tell import Enqueue, advance_search
+from app.services.specs import dataset_reference
+from app.storage.models import utcnow
+from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    """One run (attempt) of a trial, as the worker that claimed it knows it."""
+
+    trial_id: int
+    attempt: int
+    search_id: int
+    number: int
+    params: dict[str, Any]
+    seed: int
+    objective: str
+    dataset: str
+    dataset_options: dict[str, Any]
+    metric: str
+    direction: str
+    pruner: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class EpochVerdict:
+    claim_lost: bool = False
+    prune: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: `state` is completed, failed or pruned."""
+
+    state: TrialState
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    value: float | None = None
+    error: str | None = None
+    pruned_step: int | None = None
+
+
+def finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def claim_trial(session: Session, trial_id: int, worker_id: str) -> ClaimedRun | None:
+    """Claim a queued trial; None when another worker won it or it is no longer queued."""
+    trials = TrialRepository(session)
+    trial = trials.claim(trial_id, worker_id, utcnow())
+    if trial is None:
+        return None
+    search = SearchRepository(session).get(trial.search_id)
+    assert search is not None  # trials cascade with their search
+    trials.clear_curve(trial_id)  # a previous, lost attempt's points
+    EventRepository(session).add(search.id, "trial_started", trial_id=trial_id, attempt=trial.attempt)
+    dataset_name, dataset_options = dataset_reference(search.spec["dataset"])
+    return ClaimedRun(
+        trial_id=trial_id,
+        attempt=trial.attempt,
+        search_id=search.id,
+        number=trial.number,
+        params=dict(trial.params),
+        seed=trial.seed,
+        objective=search.objective,
+        dataset=dataset_name,
+        dataset_options=dataset_options,
+        metric=search.metric,
+        direction=search.direction,
+        pruner=search.spec.get("pruner"),
+    )
+
+
+def record_epoch(
+    session: Session, run: ClaimedRun, step: int, metrics: Mapping[str, float], own_curve: Mapping[int, float]
+) -> EpochVerdict:
+    """Store one learning-curve point, renew the lease and ask the pruner; `own_curve` includes `step`."""
+    trials = TrialRepository(session)
+    if not trials.touch_lease(run.trial_id, run.attempt, utcnow()):
+        return EpochVerdict(claim_lost=True)
+    values = {name: finite_or_none(float(value)) for name, value in metrics.items()}
+    trials.add_curve_point(run.trial_id, step, values)
+    EventRepository(session).add(run.search_id, "epoch", trial_id=run.trial_id, step=step, metrics=values)
+    pruner = build_pruner(run.pruner, direction="maximize" if run.direction == "maximize" else "minimize")
+    if values.get(run.metric) is None or not pruner.judges_at(step):
+        return EpochVerdict()
+    peers = trials.metric_at_step(run.search_id, run.metric, step, exclude_trial_id=run.trial_id)
+    others = [CurveRecord(state=state, values={step: value}) for state, value in peers]
+    return EpochVerdict(prune=pruner.should_prune(step, own_curve, others))
+
+
+def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue:
+    """Record the result if this run still holds the claim, then let the search propose more trials."""
+    now = utcnow()
+    # Lock order everywhere: search row, then trial rows (cancel takes the same order).
+    search = SearchRepository(session).get_for_update(run.search_id)
+    won = TrialRepository(session).transition(
+        run.trial_id,
+        outcome.state,
+        attempt=run.attempt,
+        sources=[TrialState.RUNNING],
+        value=outcome.value,
+        metrics={name: finite_or_none(float(v)) for name, v in outcome.metrics.items()},
+        error=outcome.error,
+        pruned_step=outcome.pruned_step,
+        finished_at=now,
+        updated_at=now,
+    )
+    if not won:
+        log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
+        return []
+    EventRepository(session).add(
+        run.search_id,
+        f"trial_{outcome.state.value}",
+        trial_id=run.trial_id,
+        value=outcome.value,
+        error=outcome.error,
+        pruned_step=outcome.pruned_step,
+    )
+    if search is None or search.state != SearchState.RUNNING:
+        return []
+    return advance_search(session, run.search_id, now)
+
+
+def release_trial(session: Session, run: ClaimedRun) -> Enqueue:
+    """Hand a run back to the queue (the worker is shutting down); nothing is recorded against it."""
+    return requeue(session, run.search_id, run.trial_id, run.attempt, reason="worker stopped")
+
+
+def requeue(session: Session, search_id: int, trial_id: int, attempt: int, *, reason: str) -> Enqueue:
+    """Put run `attempt` of a running trial back in the queue, if that run still holds the claim."""
+    SearchRepository(session).get_for_update(search_id)
+    requeued = TrialRepository(session).transition(
+        trial_id,
+        TrialState.QUEUED,
+        attempt=attempt,
+        sources=[TrialState.RUNNING],
+        worker_id=None,
+        heartbeat_at=None,
+        updated_at=utcnow(),
+    )
+    if not requeued:
+        return []
+    EventRepository(session).add(search_id, "trial_requeued", trial_id=trial_id, reason=reason)
+    return [(trial_id, attempt)]

@@ -1,0 +1,77 @@
+"""One settings object for the API, the workers, the CLI and Alembic."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment (`CAVIAR_` prefix; `DATABASE_URL`/`REDIS_URL` also accepted)."""
+
+    model_config = SettingsConfigDict(env_prefix="CAVIAR_", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        default="sqlite:///.caviar/caviar.db",
+        validation_alias=AliasChoices("CAVIAR_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; a SQLite file under .caviar/ by default, PostgreSQL in production.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CAVIAR_REDIS_URL", "REDIS_URL"),
+        description="Redis URL; unset means `caviar up` starts an embedded redis-server.",
+    )
+    queue_name: str = Field(default="caviar-trials", description="RQ queue the trial ids go to.")
+    max_trials_per_search: int = Field(default=10_000, ge=1, description="Upper bound on budget.max_trials.")
+    max_parallel_per_search: int = Field(default=256, ge=1, description="Upper bound on budget.max_parallel.")
+    lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running trial whose worker has not heartbeated for this long is re-queued.",
+    )
+    heartbeat_seconds: float = Field(default=5.0, gt=0, description="How often workers heartbeat.")
+    reconcile_seconds: float = Field(
+        default=15.0, gt=0, description="How often each worker re-queues lost and expired trials."
+    )
+    max_attempts: int = Field(default=3, ge=1, description="Runs of one trial before it is marked failed.")
+    trial_timeout_seconds: int = Field(default=3600, ge=1, description="Wall-clock limit of one trial run.")
+    worker_blas_threads: int = Field(default=1, ge=1, description="BLAS threads per worker process.")
+    log_level: str = Field(default="INFO", description="Logging level of the API, workers and CLI.")
+    dataset_cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "caviar" / "datasets",
+        description="Where workers cache uploaded datasets fetched from the database.",
+    )
+    max_dataset_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Largest accepted dataset upload."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg3(cls, url: str) -> str:
+        # `postgresql://` would select psycopg2, which we do not install.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        if self.heartbeat_seconds * 2 > self.lease_seconds:
+            raise ValueError(
+                f"heartbeat_seconds ({self.heartbeat_seconds}) must be at most half of lease_seconds "
+                f"({self.lease_seconds}), or healthy trials would be re-queued"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

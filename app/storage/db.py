@@ -1,0 +1,70 @@
+"""Engines and sessions: one engine per URL and process, SQLite tuned for several writer processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    # Every transaction takes SQLite's write lock up front (BEGIN IMMEDIATE): several worker processes
+    # then serialize their read-modify-write cycles (claims, ask-tell) instead of failing with
+    # "database is locked" when a deferred reader tries to upgrade. WAL keeps readers cheap.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _create_parent_directory(database_url: str) -> None:
+    database = make_url(database_url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=8)
+def get_engine(database_url: str) -> Engine:
+    """The process's engine for `database_url` (cached: engines own connection pools)."""
+    if database_url.startswith("sqlite"):
+        _create_parent_directory(database_url)
+        engine = create_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@lru_cache(maxsize=8)
+def get_session_factory(database_url: str) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(database_url), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(database_url: str) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    session = get_session_factory(database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

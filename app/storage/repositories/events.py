@@ -1,0 +1,44 @@
+"""The append-only event log of searches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.storage.models import Event
+
+
+class EventRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, search_id: int, kind: str, *, trial_id: int | None = None, **payload: Any) -> None:
+        self.session.add(Event(search_id=search_id, kind=kind, trial_id=trial_id, payload=payload))
+
+    def after(self, search_id: int, after_id: int, limit: int = 500) -> Sequence[Event]:
+        statement = (
+            select(Event)
+            .where(Event.search_id == search_id, Event.id > after_id)
+            .order_by(Event.id)
+            .limit(limit)
+        )
+        return self.session.scalars(statement).all()
+
+    def count_between(self, low_id: int, high_id: int) -> int:
+        """Visible events of any search with `low_id < id <= high_id` (fewer than the span: a gap)."""
+        statement = select(func.count()).where(Event.id > low_id, Event.id <= high_id)
+        return int(self.session.scalar(statement) or 0)
+
+    def stamps_between(self, low_id: int, high_id: int, limit: int = 5000) -> list[tuple[int, datetime]]:
+        """(id, created_at) of visible events of any search with `low_id < id <= high_id`, in id order."""
+        statement = (
+            select(Event.id, Event.created_at)
+            .where(Event.id > low_id, Event.id <= high_id)
+            .order_by(Event.id)
+            .limit(limit)
+        )
+        return [(event_id, created_at) for event_id, created_at in self.session.execute(statement)]

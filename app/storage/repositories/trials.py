@@ -1,0 +1,193 @@
+"""Queries over trials and their learning curves, including the compare-and-set transitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Result, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.domain.trial_state import TrialState, sources_of
+from app.storage.models import Trial, TrialMetric
+
+
+class TrialRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_many(self, trials: Iterable[Trial]) -> list[Trial]:
+        added = list(trials)
+        self.session.add_all(added)
+        self.session.flush()
+        return added
+
+    def get(self, trial_id: int) -> Trial | None:
+        return self.session.get(Trial, trial_id)
+
+    def of_search(self, search_id: int) -> Sequence[Trial]:
+        return self.session.scalars(
+            select(Trial).where(Trial.search_id == search_id).order_by(Trial.number)
+        ).all()
+
+    def history(self, search_id: int) -> list[tuple[int, dict[str, Any], str, float | None, int | None]]:
+        """(number, params, state, value, round) of every trial, by number: what strategies read.
+
+        Plain tuples, not ORM objects: no identity map or change tracking for data that is only read.
+        """
+        statement = (
+            select(Trial.number, Trial.params, Trial.state, Trial.value, Trial.round)
+            .where(Trial.search_id == search_id)
+            .order_by(Trial.number)
+        )
+        return [
+            (row.number, row.params, row.state, row.value, row.round)
+            for row in self.session.execute(statement)
+        ]
+
+    def max_round(self, search_id: int) -> int | None:
+        """The highest coarse-to-fine round of the search's trials; None if none has a round."""
+        return self.session.scalar(select(func.max(Trial.round)).where(Trial.search_id == search_id))
+
+    def counts_by_state(self, search_id: int) -> dict[str, int]:
+        statement = (
+            select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
+        )
+        counts = {state.value: 0 for state in TrialState}
+        counts.update({state: count for state, count in self.session.execute(statement)})
+        return counts
+
+    def best(self, search_id: int, *, maximize: bool, limit: int) -> Sequence[Trial]:
+        order = Trial.value.desc() if maximize else Trial.value.asc()
+        statement = (
+            select(Trial)
+            .where(
+                Trial.search_id == search_id, Trial.state == TrialState.COMPLETED, Trial.value.is_not(None)
+            )
+            .order_by(order, Trial.number)
+            .limit(limit)
+        )
+        return self.session.scalars(statement).all()
+
+    def transition(
+        self,
+        trial_id: int,
+        target: TrialState,
+        *,
+        attempt: int | None = None,
+        sources: Iterable[TrialState] | None = None,
+        **values: Any,
+    ) -> bool:
+        """Move a trial to `target` if it is in an allowed source state (and still at `attempt`).
+
+        The WHERE clause is the whole guard: exactly one concurrent caller can win, and a late caller
+        whose claim was superseded changes nothing. Returns whether this call won.
+        """
+        allowed = sources_of(target) if sources is None else frozenset(sources) & sources_of(target)
+        statement = (
+            update(Trial)
+            .where(Trial.id == trial_id, Trial.state.in_([state.value for state in allowed]))
+            .values(state=target.value, **values)
+            .execution_options(synchronize_session="fetch")
+        )
+        if attempt is not None:
+            statement = statement.where(Trial.attempt == attempt)
+        return _changed_one_row(self.session.execute(statement))
+
+    def claim(self, trial_id: int, worker_id: str, now: datetime) -> Trial | None:
+        """Claim a queued trial (attempt + 1); None if another worker won or it is no longer queued."""
+        statement = (
+            update(Trial)
+            .where(Trial.id == trial_id, Trial.state == TrialState.QUEUED.value)
+            .values(
+                state=TrialState.RUNNING.value,
+                worker_id=worker_id,
+                attempt=Trial.attempt + 1,
+                started_at=now,
+                heartbeat_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+        won = _changed_one_row(self.session.execute(statement))
+        return self.get_fresh(trial_id) if won else None
+
+    def get_fresh(self, trial_id: int) -> Trial | None:
+        statement = select(Trial).where(Trial.id == trial_id).execution_options(populate_existing=True)
+        return self.session.scalars(statement).one_or_none()
+
+    def is_claimed_by(self, trial_id: int, attempt: int) -> bool:
+        statement = select(func.count()).where(
+            Trial.id == trial_id, Trial.attempt == attempt, Trial.state == TrialState.RUNNING.value
+        )
+        return bool(self.session.scalar(statement))
+
+    def touch_lease(self, trial_id: int, attempt: int, now: datetime) -> bool:
+        """Renew a running trial's lease. Not a change pollers see: `updated_at` stays as it was."""
+        statement = (
+            update(Trial)
+            .where(Trial.id == trial_id, Trial.attempt == attempt, Trial.state == TrialState.RUNNING.value)
+            .values(heartbeat_at=now, updated_at=Trial.updated_at)
+            .execution_options(synchronize_session="fetch")
+        )
+        return _changed_one_row(self.session.execute(statement))
+
+    def expired_leases(self, cutoff: datetime) -> Sequence[Trial]:
+        statement = select(Trial).where(Trial.state == TrialState.RUNNING.value, Trial.heartbeat_at < cutoff)
+        return self.session.scalars(statement).all()
+
+    def queued_since_before(self, cutoff: datetime, limit: int = 1000) -> Sequence[Trial]:
+        statement = (
+            select(Trial)
+            .where(Trial.state == TrialState.QUEUED.value, Trial.updated_at < cutoff)
+            .order_by(Trial.id)
+            .limit(limit)
+        )
+        return self.session.scalars(statement).all()
+
+    def active_ids(self, search_id: int) -> list[int]:
+        statement = select(Trial.id).where(
+            Trial.search_id == search_id,
+            Trial.state.in_([TrialState.QUEUED.value, TrialState.RUNNING.value]),
+        )
+        return list(self.session.scalars(statement))
+
+    def clear_curve(self, trial_id: int) -> None:
+        self.session.execute(delete(TrialMetric).where(TrialMetric.trial_id == trial_id))
+
+    def add_curve_point(self, trial_id: int, step: int, metrics: dict[str, float | None]) -> None:
+        self.session.add_all(
+            TrialMetric(trial_id=trial_id, step=step, name=name, value=value)
+            for name, value in metrics.items()
+        )
+
+    def curve(self, trial_id: int) -> Sequence[TrialMetric]:
+        statement = (
+            select(TrialMetric)
+            .where(TrialMetric.trial_id == trial_id)
+            .order_by(TrialMetric.step, TrialMetric.name)
+        )
+        return self.session.scalars(statement).all()
+
+    def metric_at_step(
+        self, search_id: int, metric: str, step: int, *, exclude_trial_id: int
+    ) -> list[tuple[str, float]]:
+        """(state, value) of every other trial of the search that reported `metric` at `step`."""
+        statement = (
+            select(Trial.state, TrialMetric.value)
+            .join(TrialMetric, TrialMetric.trial_id == Trial.id)
+            .where(
+                Trial.search_id == search_id,
+                Trial.id != exclude_trial_id,
+                TrialMetric.name == metric,
+                TrialMetric.step == step,
+                TrialMetric.value.is_not(None),
+            )
+        )
+        return [(state, value) for state, value in self.session.execute(statement) if value is not None]
+
+
+def _changed_one_row(result: Result[Any]) -> bool:
+    """Whether a conditional UPDATE matched its row: the compare-and-set was won."""
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]

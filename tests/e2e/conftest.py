@@ -1,0 +1,98 @@
+"""A real stack of processes: `caviar api` and `caviar worker`s, as in production."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Stack:
+    api_url: str
+    env: dict[str, str]
+    log_dir: Path
+    api: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"worker-{len(self.workers)}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], env=self.env, stdout=log, stderr=log
+        )
+        self.workers.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in [*self.workers, *([self.api] if self.api else [])]:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in [*self.workers, *([self.api] if self.api else [])]:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text()[-3000:]}" for path in sorted(self.log_dir.glob("*.log"))
+        )
+
+
+@pytest.fixture
+def stack(settings: Settings, tmp_path: Path) -> Iterator[Stack]:
+    """The API and two workers on this test's database and Redis, with 5-second leases."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "CAVIAR_QUEUE_NAME": settings.queue_name,
+        "CAVIAR_LEASE_SECONDS": "5",
+        "CAVIAR_HEARTBEAT_SECONDS": "0.5",
+        "CAVIAR_RECONCILE_SECONDS": "1",
+        "CAVIAR_DATASET_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    env.pop("CAVIAR_DATABASE_URL", None)
+    env.pop("CAVIAR_REDIS_URL", None)
+    running = Stack(api_url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path)
+    api_log = (tmp_path / "api.log").open("wb")
+    running.api = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "api", "--port", str(port)], env=env, stdout=api_log, stderr=api_log
+    )
+    running.start_worker()
+    running.start_worker()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{running.api_url}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or running.api.poll() is not None:
+            running.stop()
+            pytest.fail(f"the API did not come up:\n{running.logs()}")
+        time.sleep(0.2)
+    try:
+        yield running
+    finally:
+        running.stop()

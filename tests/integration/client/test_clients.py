@@ -1,0 +1,62 @@
+"""The sync and async Python clients against a live API server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from app.async_client import AsyncCaviarClient
+from app.client import CaviarClient
+from app.settings import Settings
+from tests.integration.helpers import quick_spec
+from tests.integration.live_server import serve
+from workers.worker import run_worker
+
+
+def test_sync_client_revalidates_polls_with_the_etag(settings: Settings) -> None:
+    statuses: list[int] = []
+
+    def record(response: httpx.Response) -> None:
+        statuses.append(response.status_code)
+
+    with serve(settings) as url, CaviarClient(url, event_hooks={"response": [record]}) as client:
+        search_id = client.submit(quick_spec())["id"]
+        first = client.search(search_id)
+        second = client.search(search_id)
+    assert second == first
+    assert statuses == [201, 200, 304]
+
+
+def test_sync_client_pages_sorted_trials_and_stops_at_the_limit(settings: Settings) -> None:
+    with serve(settings) as url, CaviarClient(url) as client:
+        search_id = client.submit(quick_spec(budget={"max_trials": 5, "max_parallel": 5}))["id"]
+        run_worker(settings, burst=True)
+        best_three = list(client.trials(search_id, sort="-dev_accuracy", limit=3, page_size=2))
+        everything = list(client.trials(search_id, page_size=2))
+        across = list(client.find_trials(dataset="digits", state="completed", sort="-dev_accuracy", limit=2))
+    values = sorted((t["metrics"]["dev_accuracy"] for t in everything), reverse=True)
+    assert [t["metrics"]["dev_accuracy"] for t in best_three] == values[:3]
+    assert [t["number"] for t in everything] == [0, 1, 2, 3, 4]
+    assert [t["id"] for t in across] == [t["id"] for t in best_three[:2]]
+
+
+def test_async_client_follows_events_and_reads_the_results(settings: Settings) -> None:
+    with serve(settings) as url:
+        with CaviarClient(url) as client:
+            search_id = client.submit(quick_spec())["id"]
+        run_worker(settings, burst=True)
+
+        async def session() -> tuple[list[str], dict[str, Any], list[dict[str, Any]], str]:
+            async with AsyncCaviarClient(url) as client:
+                kinds = [event["kind"] async for event in client.events(search_id)]
+                search = await client.wait(search_id, poll_seconds=0.1)
+                best = [t async for t in client.trials(search_id, sort="-value", limit=2)]
+                return kinds, search, best, await client.trials_csv(search_id)
+
+        kinds, search, best, csv_text = asyncio.run(session())
+    assert kinds[0] == "search_created" and kinds[-1] == "search_completed"
+    assert search["state"] == "completed"
+    assert best[0]["value"] == search["best"]["value"]
+    assert len(csv_text.splitlines()) == 1 + 4

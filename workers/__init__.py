@@ -1,0 +1,1 @@
+"""Caviar workers: the process that runs trials, the objectives and the NumPy trainer."""

@@ -1,0 +1,85 @@
+"""The RQ job: run one trial given its id. Everything else it needs comes from the database."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Literal
+
+from app.domain.trial_state import TrialState
+from app.queue import enqueue_after_commit
+from app.services.trial_runs import ClaimedRun, Outcome, claim_trial, finish_trial, release_trial
+from app.storage.db import session_scope
+from workers.objectives.base import InvalidParams, TrialDiverged, TrialPruned
+from workers.objectives.registry import get_objective
+from workers.runtime import WorkerRuntime, current_runtime
+from workers.trial_context import WorkerTrialContext
+
+log = logging.getLogger(__name__)
+
+
+def run_trial(trial_id: int) -> None:
+    """Claim, run, record. Never raises for a trial's own failure: that is data, not a worker crash."""
+    runtime = current_runtime()
+    database_url = runtime.settings.database_url
+    with session_scope(database_url) as session:
+        run = claim_trial(session, trial_id, runtime.worker_id)
+    if run is None:
+        log.info("trial %s: not claimable (taken or no longer queued), skipped", trial_id)
+        return
+    log.info("trial %s (search %s #%s) attempt %s: started", trial_id, run.search_id, run.number, run.attempt)
+    runtime.current = run
+    try:
+        outcome = execute(run, runtime)
+    finally:
+        runtime.current = None
+    if outcome == "lost":
+        log.warning(
+            "trial %s attempt %s: claim lost (cancelled or lease expired), dropped", trial_id, run.attempt
+        )
+        return
+    with session_scope(database_url) as session:
+        to_enqueue = (
+            release_trial(session, run) if outcome == "release" else finish_trial(session, run, outcome)
+        )
+    enqueue_after_commit(runtime.queue, to_enqueue, timeout_seconds=runtime.settings.trial_timeout_seconds)
+    if isinstance(outcome, Outcome):
+        log.info("trial %s: %s (value=%s)", trial_id, outcome.state.value, outcome.value)
+
+
+def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "lost"]:
+    """Run the objective; returns the outcome to record, "release" on shutdown, "lost" if the claim went."""
+    context = WorkerTrialContext(run, runtime.settings.database_url, runtime.datasets, runtime.shutdown)
+    try:
+        objective = get_objective(run.objective)
+        metrics = dict(objective(run.params, context))
+    except TrialPruned:
+        metrics = {}
+        if context.stop_reason is None:
+            context.stop_reason = "pruned"
+    except TrialDiverged as error:
+        return Outcome(TrialState.FAILED, error=f"diverged: {error}")
+    except InvalidParams as error:
+        return Outcome(TrialState.FAILED, error=f"invalid parameters: {error}")
+    except Exception as error:
+        log.exception("trial %s attempt %s: objective raised", run.trial_id, run.attempt)
+        return Outcome(TrialState.FAILED, error=f"{type(error).__name__}: {error}")
+    if context.stop_reason == "shutdown":
+        return "release"
+    if context.stop_reason == "claim_lost":
+        return "lost"
+    if context.stop_reason == "pruned":
+        # What the curve said when the pruner stopped it, so a pruned trial still shows where it stood.
+        return Outcome(
+            TrialState.PRUNED, metrics=metrics or context.last_metrics, pruned_step=context.last_step
+        )
+    value = metrics.get(run.metric)
+    if value is None:
+        return Outcome(
+            TrialState.FAILED,
+            metrics=metrics,
+            error=f"the objective returned no {run.metric!r} (it returned {sorted(metrics)})",
+        )
+    if not math.isfinite(value):
+        return Outcome(TrialState.FAILED, metrics=metrics, error=f"diverged: final {run.metric} is {value}")
+    return Outcome(TrialState.COMPLETED, metrics=metrics, value=float(value))

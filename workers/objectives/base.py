@@ -1,0 +1,63 @@
+"""The contract between a worker and an objective: params in, learning curve reported, metrics out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class TrialPruned(Exception):  # noqa: N818 - reads as a verdict, like Optuna's
+    """Raised by an objective that stops because `trial.should_stop()` said so."""
+
+
+class TrialDiverged(Exception):  # noqa: N818
+    """Raised by an objective whose loss became NaN or infinite: the trial fails with reason `diverged`."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A supervised dataset: `X` is (m, n_features) float, `y` is (m,) int class labels 0..n_classes-1."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    n_classes: int
+
+
+class TrialContext(Protocol):
+    """What an objective sees of its trial."""
+
+    @property
+    def trial_id(self) -> int: ...
+
+    @property
+    def seed(self) -> int:
+        """Seed for everything random in this trial (splits, init, shuffling, dropout)."""
+        ...
+
+    def load_dataset(self) -> Dataset:
+        """The search's dataset (built-in, generated or uploaded), loaded or fetched from the cache."""
+        ...
+
+    def report(self, step: int, **metrics: float) -> None:
+        """Record one learning-curve point (step = epoch, 1-based)."""
+        ...
+
+    def should_stop(self) -> bool:
+        """True when the pruner wants this trial stopped, or the worker is shutting down."""
+        ...
+
+
+Objective = Callable[[Mapping[str, Any], TrialContext], Mapping[str, float]]
+
+
+class InvalidParams(ValueError):
+    """A hyperparameter an objective does not accept, or a value out of its range."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message

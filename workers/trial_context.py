@@ -1,0 +1,56 @@
+"""The TrialContext a worker hands to an objective: reports go to the database, verdicts come back."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+from app.services.trial_runs import ClaimedRun, record_epoch
+from app.storage.db import session_scope
+from workers.dataset_cache import DatasetCache
+from workers.objectives.base import Dataset
+
+
+class WorkerTrialContext:
+    """One run of one trial. `stop_reason` says why `should_stop()` turned true, if it did."""
+
+    def __init__(
+        self, run: ClaimedRun, database_url: str, datasets: DatasetCache, shutdown: threading.Event
+    ) -> None:
+        self.run = run
+        self._database_url = database_url
+        self._datasets = datasets
+        self._shutdown = shutdown
+        self._curve: dict[int, float] = {}
+        self.last_step: int | None = None
+        self.last_metrics: dict[str, float] = {}
+        self.stop_reason: str | None = None  # "pruned" | "claim_lost" | "shutdown"
+
+    @property
+    def trial_id(self) -> int:
+        return self.run.trial_id
+
+    @property
+    def seed(self) -> int:
+        return self.run.seed
+
+    def load_dataset(self) -> Dataset:
+        return self._datasets.load(self.run.dataset, self.run.dataset_options)
+
+    def report(self, step: int, **metrics: float) -> None:
+        value = metrics.get(self.run.metric)
+        if value is not None and math.isfinite(value):
+            self._curve[step] = float(value)
+        self.last_step = step
+        self.last_metrics = {name: float(value) for name, value in metrics.items()}
+        with session_scope(self._database_url) as session:
+            verdict = record_epoch(session, self.run, step, metrics, self._curve)
+        if verdict.claim_lost:
+            self.stop_reason = "claim_lost"
+        elif verdict.prune and self.stop_reason is None:
+            self.stop_reason = "pruned"
+
+    def should_stop(self) -> bool:
+        if self._shutdown.is_set() and self.stop_reason is None:
+            self.stop_reason = "shutdown"
+        return self.stop_reason is not None

@@ -1,0 +1,84 @@
+"""`caviar worker`: a long-lived process running trials from the queue, one at a time, without forking."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from types import FrameType
+from typing import Any
+
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from app.settings import Settings
+from app.storage.db import session_scope
+from app.storage.models import Worker, utcnow
+from app.storage.repositories import WorkerRepository
+from workers.heartbeat import HeartbeatThread, beat, reconcile
+from workers.nn import limit_blas_threads
+from workers.objectives.registry import installed_objectives
+from workers.runtime import WorkerRuntime, install_runtime
+
+log = logging.getLogger(__name__)
+
+
+class TrialWorker(SimpleWorker):
+    """RQ's in-process worker; a stop signal also asks the running trial to hand itself back."""
+
+    runtime: WorkerRuntime
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.runtime.shutdown.set()
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
+    """Register, heartbeat and work the queue until stopped (or, with `burst`, until it is empty)."""
+    limit_blas_threads(settings.worker_blas_threads)
+    runtime = WorkerRuntime.from_settings(settings)
+    install_runtime(runtime)
+    _register(runtime)
+    heartbeat = HeartbeatThread(runtime)
+    heartbeat.start()
+    try:
+        reconcile(runtime)  # pick up what was lost while no worker ran
+        worker = TrialWorker(
+            [runtime.queue],
+            connection=runtime.queue.connection,
+            serializer=JSONSerializer,
+            name=runtime.worker_id,
+        )
+        worker.runtime = runtime
+        log.info("worker %s: working queue %r", runtime.worker_id, settings.queue_name)
+        worker.work(burst=burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
+    finally:
+        heartbeat.stopped.set()
+        heartbeat.join(timeout=settings.heartbeat_seconds * 2)
+        _deregister(runtime)
+    return runtime
+
+
+def _register(runtime: WorkerRuntime) -> None:
+    now = utcnow()
+    with session_scope(runtime.settings.database_url) as session:
+        WorkerRepository(session).register(
+            Worker(
+                id=runtime.worker_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                state="idle",
+                current_trial_id=None,
+                objectives=sorted(installed_objectives()),
+                started_at=now,
+                heartbeat_at=now,
+            )
+        )
+    beat(runtime)
+
+
+def _deregister(runtime: WorkerRuntime, **_: Any) -> None:
+    with session_scope(runtime.settings.database_url) as session:
+        WorkerRepository(session).heartbeat(
+            runtime.worker_id, state="stopped", current_trial_id=None, now=utcnow()
+        )
