@@ -59,11 +59,18 @@ class Stack:
 
 
 @pytest.fixture
-def stack(settings: Settings, tmp_path: Path) -> Iterator[Stack]:
+def stack_extra_env() -> dict[str, str]:
+    """Variables added to the stack's environment; a test module overrides this fixture to add some."""
+    return {}
+
+
+@pytest.fixture
+def stack(settings: Settings, tmp_path: Path, stack_extra_env: dict[str, str]) -> Iterator[Stack]:
     """The API and two workers on this test's database and Redis, with 5-second leases."""
     port = _free_port()
     env = {
         **os.environ,
+        **stack_extra_env,
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url or "",
         "CAVIAR_QUEUE_NAME": settings.queue_name,

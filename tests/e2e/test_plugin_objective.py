@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -20,8 +21,11 @@ PACKAGE = Path(__file__).resolve().parents[2] / "examples" / "caviar-sklearn-obj
 
 
 @pytest.fixture(scope="session")
-def sklearn_plugin_installed() -> None:
-    """`pip install -e` the example package into this interpreter's environment (idempotent)."""
+def sklearn_plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`pip install` the example package into a directory of its own, as a worker machine would install
+    it, without touching this virtualenv; the stack's processes get that directory on PYTHONPATH.
+    Offline: setuptools comes from the dev extras, not from an isolated build environment."""
+    site = tmp_path_factory.mktemp("plugin-site")
     command = [
         sys.executable,
         "-m",
@@ -30,15 +34,25 @@ def sklearn_plugin_installed() -> None:
         "--quiet",
         "--no-build-isolation",
         "--no-deps",
-        "-e",
+        "--no-cache-dir",
+        "--target",
+        str(site),
         str(PACKAGE),
     ]
-    subprocess.run(command, check=True, timeout=300)
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, f"installing the plugin failed:\n{completed.stdout}{completed.stderr}"
+    return site
 
 
 @pytest.fixture
-def gbc_stack(sklearn_plugin_installed: None, stack: Stack) -> Stack:
-    """The e2e stack; the session-scoped install runs first, so its workers load the plugin."""
+def stack_extra_env(sklearn_plugin_site: Path) -> dict[str, str]:
+    inherited = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": os.pathsep.join([str(sklearn_plugin_site), *([inherited] if inherited else [])])}
+
+
+@pytest.fixture
+def gbc_stack(stack: Stack) -> Stack:
+    """The e2e stack with the plugin on its workers' path: wait until one advertises `gbc`."""
     deadline = time.monotonic() + 60
     while not any("gbc" in worker["objectives"] for worker in _live_workers(stack)):
         assert time.monotonic() < deadline, f"no worker advertised gbc:\n{stack.logs()}"
