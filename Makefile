@@ -42,6 +42,7 @@ bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/trainer.py
 	$(BIN)/python bench/search_quality.py
+	$(BIN)/python bench/throughput.py
 
 clean:
 	rm -rf $(VENV) .caviar
