@@ -18,6 +18,7 @@ from app.client import (
     FINISHED_STATES,
     event_of,
     raise_for_error,
+    retest_body,
     trial_query,
 )
 from app.sse import aiter_events
@@ -179,4 +180,25 @@ class AsyncCaviarClient:
 
     async def importance(self, search_id: int) -> dict[str, Any]:
         result: dict[str, Any] = await self._request("GET", f"/searches/{search_id}/importance")
+        return result
+
+    async def metrics(self) -> str:
+        response = await self._http.get("/metrics")
+        raise_for_error(response)
+        return response.text
+
+    async def retest(
+        self,
+        search_id: int,
+        *,
+        top_k: int = 3,
+        repeats: int = 3,
+        dataset: str | Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body = retest_body(top_k, repeats, dataset)
+        result: dict[str, Any] = await self._request("POST", f"/searches/{search_id}/retest", json=body)
+        return result
+
+    async def configurations(self, search_id: int) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self._request("GET", f"/searches/{search_id}/configurations")
         return result

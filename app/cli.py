@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
+import httpx
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -94,10 +95,14 @@ def worker(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply the database migrations."""
-    from app.storage.migrate import upgrade
+    from app.storage.migrate import MigrationsNotFound, upgrade
 
     _configure_logging()
-    upgrade(get_settings().database_url, revision)
+    try:
+        upgrade(get_settings().database_url, revision)
+    except MigrationsNotFound as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
     console.print(f"database at revision {revision}")
 
 
@@ -113,7 +118,7 @@ def submit(
         search = _call(client.submit, spec)
         console.print(f"search [bold]{search['id']}[/bold] created: {api_url}/searches/{search['id']}")
         if wait:
-            _follow(client, search["id"])
+            _call(_follow, client, search["id"])
 
 
 @app.command()
@@ -228,12 +233,27 @@ def _free_port() -> int:
 
 
 def _call(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run a client call; API errors become a one-line message and exit code 1."""
+    """Run a client call; API errors and an unreachable API become a one-line message and exit code 1."""
     try:
         return function(*args, **kwargs)
     except CaviarAPIError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
+    except httpx.TransportError as error:
+        where = error.request.url.copy_with(path="/", query=None) if _has_request(error) else "the API"
+        console.print(
+            f"[red]cannot reach {where} ({error}); is `caviar up` or `caviar api` running there? "
+            "Point at it with --api-url or CAVIAR_API_URL.[/red]"
+        )
+        raise typer.Exit(1) from error
+
+
+def _has_request(error: httpx.TransportError) -> bool:
+    try:
+        error.request  # noqa: B018 - httpx raises RuntimeError when the error carries no request
+    except RuntimeError:
+        return False
+    return True
 
 
 def main() -> None:

@@ -64,6 +64,13 @@ def trial_query(
     return params
 
 
+def retest_body(top_k: int, repeats: int, dataset: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"top_k": top_k, "repeats": repeats}
+    if dataset is not None:
+        body["dataset"] = dataset
+    return body
+
+
 def event_of(data: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads(data)
     return event
@@ -245,12 +252,15 @@ class CaviarClient:
         return result
 
     def retest(
-        self, search_id: int, *, top_k: int = 3, repeats: int = 3, dataset: str | None = None
+        self,
+        search_id: int,
+        *,
+        top_k: int = 3,
+        repeats: int = 3,
+        dataset: str | Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Re-run the best configurations with fresh seeds as a new search; returns that search."""
-        body: dict[str, Any] = {"top_k": top_k, "repeats": repeats}
-        if dataset is not None:
-            body["dataset"] = dataset
+        body = retest_body(top_k, repeats, dataset)
         result: dict[str, Any] = self._request("POST", f"/searches/{search_id}/retest", json=body)
         return result
 

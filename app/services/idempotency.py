@@ -2,7 +2,8 @@
 
 Following the IETF Idempotency-Key draft (and Stripe), a key reused with a different body is a client
 bug, reported as `422 idempotency_key_reused` rather than silently answered with an unrelated search.
-"Same spec" means the same parsed spec (key order, whitespace and spelled-out defaults do not matter).
+"Same spec" means the same normal form (`specs.normal_form`): key order, whitespace, `1` for `1.0` and
+defaults spelled out or left implicit do not matter.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from app.errors import IdempotencyKeyReused
 from app.services.ask_tell import Enqueue
 from app.services.searches import create_search
 from app.services.spec_model import SearchSpec
+from app.services.specs import normal_form
 from app.settings import Settings
 from app.storage.models import Search
 from app.storage.repositories import SearchRepository
 
 
 def spec_fingerprint(spec: SearchSpec) -> str:
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(normal_form(spec), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -82,15 +82,43 @@ def validate_spec(
                 "metric", f"objective {spec.objective!r} reports {sorted(info.metrics)}, not {spec.metric!r}"
             )
     seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
-    direction: Literal["minimize", "maximize"] = spec.direction
+    strategy, pruner = _search_parts(spec, space, seed)
+    canonical = _canonical(spec, space, strategy, pruner, seed)
+    if uploaded_dataset_id is not None:
+        canonical["dataset"] = uploaded_dataset_id
+    return ValidatedSpec(canonical, space, strategy, pruner, seed, uploaded_dataset_id or dataset_name)
+
+
+def normal_form(spec: SearchSpec) -> dict[str, Any]:
+    """The spec with every default spelled out and every number in its type, as submitted otherwise: the
+    seed stays unset if it was, the dataset unresolved. Two specs that mean the same search compare equal
+    (what `Idempotency-Key` retries are checked with); needs no database, so it never depends on which
+    workers are alive. Raises InvalidSpec as `validate_spec` would for the space, strategy and pruner."""
+    space = SearchSpace.from_spec(spec.space)
+    strategy, pruner = _search_parts(spec, space, seed=0)  # the seed changes proposals, not the spec
+    dataset_name, dataset_options = dataset_reference(spec.dataset)
+    return {
+        **_canonical(spec, space, strategy, pruner, spec.seed),
+        "dataset": {"name": dataset_name, **dataset_options},
+    }
+
+
+def _search_parts(spec: SearchSpec, space: SearchSpace, seed: int) -> tuple[Strategy, Pruner]:
     strategy = build_strategy(
-        spec.strategy, space, seed=seed, direction=direction, max_trials=spec.budget.max_trials
+        spec.strategy, space, seed=seed, direction=spec.direction, max_trials=spec.budget.max_trials
     )
-    pruner = build_pruner(_bound_resource(spec.pruner, space), direction=direction)
-    canonical = {
+    pruner = build_pruner(_bound_resource(spec.pruner, space), direction=spec.direction)
+    return strategy, pruner
+
+
+def _canonical(
+    spec: SearchSpec, space: SearchSpace, strategy: Strategy, pruner: Pruner, seed: int | None
+) -> dict[str, Any]:
+    direction: Literal["minimize", "maximize"] = spec.direction
+    return {
         "name": spec.name,
         "objective": spec.objective,
-        "dataset": spec.dataset if uploaded_dataset_id is None else uploaded_dataset_id,
+        "dataset": spec.dataset,
         "metric": spec.metric,
         "direction": direction,
         "space": space.to_spec(),
@@ -99,7 +127,6 @@ def validate_spec(
         "budget": spec.budget.model_dump(),
         "seed": seed,
     }
-    return ValidatedSpec(canonical, space, strategy, pruner, seed, uploaded_dataset_id or dataset_name)
 
 
 def _bound_resource(pruner: Mapping[str, Any] | None, space: SearchSpace) -> Mapping[str, Any] | None:

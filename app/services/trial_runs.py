@@ -95,7 +95,9 @@ def record_epoch(
         return EpochVerdict(claim_lost=True)
     values = {name: finite_or_none(float(value)) for name, value in metrics.items()}
     trials.add_curve_point(run.trial_id, step, values)
-    EventRepository(session).add(run.search_id, "epoch", trial_id=run.trial_id, step=step, metrics=values)
+    EventRepository(session).add(
+        run.search_id, "epoch", trial_id=run.trial_id, attempt=run.attempt, step=step, metrics=values
+    )
     pruner = build_pruner(run.pruner, direction="maximize" if run.direction == "maximize" else "minimize")
     if values.get(run.metric) is None or not pruner.judges_at(step):
         return EpochVerdict()

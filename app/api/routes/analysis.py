@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import SettingsDep, UnitOfWorkDep
@@ -54,11 +54,15 @@ def importance(search_id: SearchId, uow: UnitOfWorkDep) -> Importance:
     responses={**ERRORS, 422: {"model": ErrorResponse}},
 )
 def retest(
-    search_id: SearchId, request: RetestRequest, uow: UnitOfWorkDep, settings: SettingsDep
+    search_id: SearchId,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    request: Annotated[RetestRequest | None, Body(description="Optional: no body, the defaults.")] = None,
 ) -> SearchOut:
     """Re-run the best configurations with fresh seeds as a new linked search (intuitions get stale)."""
     from app.services.analysis import retest as start_retest
 
+    request = request or RetestRequest()
     child, to_enqueue = start_retest(
         uow.session,
         search_id,

@@ -52,6 +52,10 @@ def test_stream_of_a_finished_search_is_in_id_order_and_ends_with_search_complet
     assert kinds[-1] == "search_completed"
     assert kinds.count("trial_started") == kinds.count("trial_completed") == 4
     assert kinds.count("epoch") == 4 * 3
+    # `attempt` tells a re-queued trial's runs apart; every first run is attempt 1.
+    assert {(e["payload"]["attempt"], e["payload"]["step"]) for e in events if e["kind"] == "epoch"} == {
+        (1, step) for step in (1, 2, 3)
+    }
     assert [event["id"] for event in events] == sorted({event["id"] for event in events})
     assert all(event["search_id"] == search_id for event in events)
 

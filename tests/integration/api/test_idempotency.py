@@ -32,6 +32,31 @@ def test_same_spec_written_differently_counts_as_the_same_spec(client: TestClien
     assert retry.json()["id"] == first.json()["id"]
 
 
+def test_nested_defaults_and_number_types_do_not_change_the_spec(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "nested"}
+    spec = quick_spec(pruner={"kind": "median"}, dataset="digits")
+    first = client.post("/searches", json=spec, headers=headers)
+    spelled_out = quick_spec(
+        pruner={"kind": "median", "warmup_steps": 1, "min_trials": 5},
+        dataset={"name": "digits"},
+    )
+    spelled_out["space"]["hidden_units"].update(low=16.0, high=64.0, scale="log")
+    retry = client.post("/searches", json=spelled_out, headers=headers)
+    assert (first.status_code, retry.status_code) == (201, 201), retry.text
+    assert retry.json()["id"] == first.json()["id"]
+
+
+def test_a_retry_without_a_seed_gets_the_search_its_random_seed_was_drawn_for(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "unseeded"}
+    spec = quick_spec()
+    del spec["seed"]
+    first = client.post("/searches", json=spec, headers=headers)
+    retry = client.post("/searches", json=spec, headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] == first.json()["id"]
+    assert retry.json()["seed"] == first.json()["seed"]
+
+
 def test_same_key_with_a_different_spec_is_422_and_creates_nothing(
     client: TestClient, settings: Settings
 ) -> None:

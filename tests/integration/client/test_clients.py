@@ -48,15 +48,32 @@ def test_async_client_follows_events_and_reads_the_results(settings: Settings) -
             search_id = client.submit(quick_spec())["id"]
         run_worker(settings, burst=True)
 
-        async def session() -> tuple[list[str], dict[str, Any], list[dict[str, Any]], str]:
+        async def session() -> tuple[list[str], dict[str, Any], list[dict[str, Any]], str, dict[str, Any]]:
             async with AsyncCaviarClient(url) as client:
                 kinds = [event["kind"] async for event in client.events(search_id)]
                 search = await client.wait(search_id, poll_seconds=0.1)
                 best = [t async for t in client.trials(search_id, sort="-value", limit=2)]
-                return kinds, search, best, await client.trials_csv(search_id)
+                retest = await client.retest(search_id, top_k=1, repeats=2)
+                return kinds, search, best, await client.trials_csv(search_id), retest
 
-        kinds, search, best, csv_text = asyncio.run(session())
+        kinds, search, best, csv_text, retest = asyncio.run(session())
+        run_worker(settings, burst=True)
+        configurations = asyncio.run(_configurations(url, retest["id"]))
     assert kinds[0] == "search_created" and kinds[-1] == "search_completed"
     assert search["state"] == "completed"
     assert best[0]["value"] == search["best"]["value"]
     assert len(csv_text.splitlines()) == 1 + 4
+    assert retest["parent_search_id"] == search_id
+    assert [(c["params"], c["runs"]) for c in configurations] == [(best[0]["params"], 2)]
+
+
+async def _configurations(url: str, search_id: int) -> list[dict[str, Any]]:
+    async with AsyncCaviarClient(url) as client:
+        return await client.configurations(search_id)
+
+
+def test_the_async_client_has_every_method_of_the_sync_one() -> None:
+    def public(cls: type) -> set[str]:
+        return {name for name in vars(cls) if not name.startswith("_")}
+
+    assert public(CaviarClient) <= public(AsyncCaviarClient)

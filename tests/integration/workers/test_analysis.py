@@ -56,6 +56,14 @@ def test_retest_reruns_the_best_configurations_with_fresh_seeds(
     assert any(len(set(values)) > 1 for values in seeds_differ), "fresh seeds give different results"
 
 
+def test_retest_without_a_body_takes_the_defaults(
+    client: TestClient, finished_search: dict[str, Any]
+) -> None:
+    response = client.post(f"/searches/{finished_search['id']}/retest")
+    assert response.status_code == 201, response.text
+    assert response.json()["spec"]["budget"]["max_trials"] == 3 * 3  # top_k 3, repeats 3
+
+
 def test_retest_of_a_search_without_results_conflicts(client: TestClient) -> None:
     search_id = client.post("/searches", json=quick_spec()).json()["id"]
     response = client.post(f"/searches/{search_id}/retest", json={"top_k": 2, "repeats": 2})
