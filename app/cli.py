@@ -175,10 +175,12 @@ def demo(
     """Start a throwaway stack, run the example search to the end, print the best configurations."""
     port = _free_port()
     STATE_DIR.mkdir(exist_ok=True)
-    # Quiet children: the demo shows the progress bar and the result, not every trial's log line.
+    # Quiet children: the demo shows the progress bar and the result, not every trial's log line. Its own
+    # queue: with REDIS_URL set, another stack's workers on that Redis must never see the demo's trial ids.
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{(STATE_DIR / 'demo.db').resolve()}",
+        "CAVIAR_QUEUE_NAME": f"caviar-demo-{port}",
         "CAVIAR_LOG_LEVEL": os.environ.get("CAVIAR_LOG_LEVEL", "WARNING"),
     }
     env.pop("CAVIAR_DATABASE_URL", None)

@@ -1,4 +1,5 @@
-"""Machine-readable output of `caviar trials`: JSON lines, or CSV with the columns of GET …/trials.csv."""
+"""Machine-readable output of `caviar trials`: JSON lines, or CSV with the columns of GET …/trials.csv
+but its three timestamps."""
 
 from __future__ import annotations
 

@@ -107,7 +107,18 @@ def _search_parts(spec: SearchSpec, space: SearchSpace, seed: int) -> tuple[Stra
     strategy = build_strategy(
         spec.strategy, space, seed=seed, direction=spec.direction, max_trials=spec.budget.max_trials
     )
-    pruner = build_pruner(_bound_resource(spec.pruner, space), direction=spec.direction)
+    bounded = _bound_resource(spec.pruner, space)
+    try:
+        pruner = build_pruner(bounded, direction=spec.direction)
+    except InvalidSpec as error:
+        if bounded is spec.pruner or error.field != "pruner.max_resource":
+            raise
+        # The user never wrote max_resource: it is the fixed `epochs`, so that is what to change.
+        raise InvalidSpec(
+            "space.epochs",
+            f"ASHA without `max_resource` stops at the fixed epochs, which must exceed its `min_resource`: "
+            f"{error.message}",
+        ) from error
     return strategy, pruner
 
 

@@ -48,6 +48,11 @@ CASES: list[tuple[str, Mutation, str]] = [
     ("metric the objective does not report", lambda spec: spec.__setitem__("metric", "f1"), "metric"),
     ("missing space", lambda spec: spec.pop("space"), "space"),
     ("unknown top-level field", lambda spec: spec.__setitem__("budgets", {}), "budgets"),
+    (
+        "ASHA with no epoch to prune at",
+        lambda spec: spec.update(pruner={"kind": "asha"}, space={**spec["space"], "epochs": 1}),
+        "space.epochs",
+    ),
 ]
 
 
