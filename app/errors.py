@@ -45,6 +45,13 @@ class InfrastructureError(CaviarError):
     code = "unavailable"
 
 
+class InvalidRequest(InvalidSpec):
+    """A query parameter the schema accepts but the data rules out, such as a sort by a metric the
+    objective never reports; answered 422 like the schema's own `invalid_request` errors."""
+
+    code = "invalid_request"
+
+
 class IdempotencyKeyReused(InvalidSpec):
     """An `Idempotency-Key` already created a search from a different spec (answered 422, as Stripe does)."""
 

@@ -16,13 +16,14 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import SQLColumnExpression
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidSpec, NotFound
+from app.errors import InvalidRequest, InvalidSpec, NotFound
 from app.settings import Settings
 from app.storage.keyset import KeysetOrder, SortField, parse_value
 from app.storage.models import Search, Trial, Worker, utcnow
 from app.storage.repositories import DatasetRepository, SearchRepository, TrialRepository
 from app.storage.repositories.listing import (
     SEARCH_COLUMNS,
+    TRIAL_COLUMNS,
     WORKER_COLUMNS,
     Fingerprint,
     ListingRepository,
@@ -32,6 +33,7 @@ from app.storage.repositories.listing import (
     WorkerFilter,
     trial_sort_field,
 )
+from workers.objectives.catalog import builtin_objective_info
 
 T = TypeVar("T")
 SORT_PATTERN = re.compile(r"^(-?)([A-Za-z0-9_.\-]{1,100})$")
@@ -71,10 +73,10 @@ def parse_sort(raw: str | None, default: str, columns: Mapping[str, SortField] |
     """`name` ascending, `-name` descending; `columns` None means any metric name is accepted too."""
     match = SORT_PATTERN.match(raw if raw is not None else default)
     if match is None:
-        raise InvalidSpec("sort", "use a field name, prefixed with '-' for descending, e.g. -dev_accuracy")
+        raise InvalidRequest("sort", "use a field name, prefixed with '-' for descending, e.g. -dev_accuracy")
     sort = Sort(match.group(2), descending=match.group(1) == "-")
     if columns is not None and sort.name not in columns:
-        raise InvalidSpec("sort", f"sort by one of {', '.join(sorted(columns))}, got {sort.name!r}")
+        raise InvalidRequest("sort", f"sort by one of {', '.join(sorted(columns))}, got {sort.name!r}")
     return sort
 
 
@@ -87,9 +89,11 @@ def search_trials(
     page: PageRequest,
 ) -> Listed[Trial]:
     """Trials of one search; by default in creation order (`number`)."""
-    _existing_search(session, search_id)
+    search = _existing_search(session, search_id)
     where = TrialFilter(search_id=search_id, states=states, updated_since=_utc(updated_since))
-    return _trials(session, where, page, default_sort="number", unique={"id", "number"})
+    return _trials(
+        session, where, page, default_sort="number", unique={"id", "number"}, objective=search.objective
+    )
 
 
 def all_trials(
@@ -105,7 +109,7 @@ def all_trials(
     """Trials across searches ("what worked best on this dataset, ever?"); newest first by default."""
     where = _cross_search_filter(session, objective, dataset, search_id, states, updated_since)
     unique = {"id", "number"} if search_id is not None else {"id"}
-    return _trials(session, where, page, default_sort="-id", unique=unique)
+    return _trials(session, where, page, default_sort="-id", unique=unique, objective=objective)
 
 
 def searches(
@@ -216,9 +220,16 @@ def trial_fingerprint(session: Session, trial_id: int) -> tuple[Any, ...]:
 
 
 def _trials(
-    session: Session, where: TrialFilter, page: PageRequest, *, default_sort: str, unique: set[str]
+    session: Session,
+    where: TrialFilter,
+    page: PageRequest,
+    *,
+    default_sort: str,
+    unique: set[str],
+    objective: str | None,
 ) -> Listed[Trial]:
     sort = parse_sort(page.sort, default_sort)
+    _check_metric_sort(sort, objective)
     repository = ListingRepository(session)
     return _page(
         lambda order, after, limit: repository.trials(where, order, after, limit),
@@ -228,6 +239,19 @@ def _trials(
         tiebreak_kind=int,
         tiebreak_of=lambda trial: trial.id,
         page=page,
+    )
+
+
+def _check_metric_sort(sort: Sort, objective: str | None) -> None:
+    """A built-in objective's metrics are known, so a misspelt one is an error rather than a list in which
+    every trial sorts as NULL. A plugin's metrics are known only once trials report them: any name goes."""
+    info = builtin_objective_info(objective) if objective is not None else None
+    if info is None or sort.name in TRIAL_COLUMNS or sort.name in info.metrics:
+        return
+    raise InvalidRequest(
+        "sort",
+        f"sort by a trial column ({', '.join(TRIAL_COLUMNS)}) or a metric objective {objective!r} reports "
+        f"({', '.join(sorted(info.metrics))}), got {sort.name!r}",
     )
 
 

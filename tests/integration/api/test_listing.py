@@ -70,11 +70,27 @@ def test_pages_sorted_by_the_value_column_match_the_metric_order(
     assert [t["id"] for t in listed] == expected_order(trials, descending=True)
 
 
-def test_sort_by_a_metric_nobody_reported_keeps_creation_order(
+def test_sort_by_a_metric_a_builtin_objective_never_reports_is_422_naming_its_metrics(
     client: TestClient, settings: Settings
 ) -> None:
+    search_id, _ = search_with_accuracies(client, settings)
+    for path, params in [
+        (f"/searches/{search_id}/trials", {"sort": "-dev_acuracy"}),
+        ("/trials", {"objective": "mlp", "sort": "-dev_acuracy"}),
+    ]:
+        response = client.get(path, params=params)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert (error["code"], error["field"]) == ("invalid_request", "sort")
+        assert "dev_accuracy" in error["message"] and "'dev_acuracy'" in error["message"]
+
+
+def test_sort_by_a_metric_nobody_reported_keeps_creation_order_when_the_objective_is_open(
+    client: TestClient, settings: Settings
+) -> None:
+    # Without an objective filter (or for a plugin objective) any metric name may exist somewhere.
     search_id, trials = search_with_accuracies(client, settings)
-    listed = every_page(client, f"/searches/{search_id}/trials", sort="-f1", limit=4)
+    listed = every_page(client, "/trials", search_id=search_id, sort="-f1", limit=4)
     assert [t["id"] for t in listed] == [t["id"] for t in trials]
 
 
