@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.queue import enqueue_after_commit, trial_queue
 from app.services.ask_tell import Enqueue
 from app.settings import Settings
-from app.storage.db import session_scope
+from app.storage.db import read_session_scope, session_scope
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -49,3 +49,12 @@ def get_uow(settings: SettingsDep) -> Iterator[UnitOfWork]:
 # scope="function": commit (and enqueue) before the response goes out, so a client that reads right
 # after a 201 finds what it created.
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
+
+
+def get_read_session(settings: SettingsDep) -> Iterator[Session]:
+    with read_session_scope(settings.database_url) as session:
+        yield session
+
+
+# For GET routes: a snapshot that takes no write lock on SQLite and is READ ONLY on PostgreSQL.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

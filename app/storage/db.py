@@ -13,10 +13,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "caviar_read_only"
 
 
 def _tune_sqlite(engine: Engine) -> None:
-    # Every transaction takes SQLite's write lock up front (BEGIN IMMEDIATE): several worker processes
+    # Every read-write transaction takes SQLite's write lock up front (BEGIN IMMEDIATE): several processes
     # then serialize their read-modify-write cycles (claims, ask-tell) instead of failing with
     # "database is locked" when a deferred reader tries to upgrade. WAL keeps readers cheap.
     @event.listens_for(engine, "connect")
@@ -29,9 +30,12 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # Read-only sessions begin deferred instead: in WAL mode they read a snapshot without taking the
+    # write lock, so polls never queue behind the workers' writes.
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _create_parent_directory(database_url: str) -> None:
@@ -56,6 +60,16 @@ def get_session_factory(database_url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(database_url), expire_on_commit=False)
 
 
+@lru_cache(maxsize=8)
+def get_read_session_factory(database_url: str) -> sessionmaker[Session]:
+    """Sessions for reads only: SQLite begins them deferred, PostgreSQL as READ ONLY transactions (so a
+    write slipped into a read path fails loudly in the tests rather than contending in production)."""
+    engine = get_engine(database_url).execution_options(
+        **{READ_ONLY_OPTION: True, "postgresql_readonly": True}
+    )
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
 @contextmanager
 def session_scope(database_url: str) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
@@ -67,4 +81,15 @@ def session_scope(database_url: str) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def read_session_scope(database_url: str) -> Iterator[Session]:
+    """A session that only reads: one consistent snapshot, rolled back at the end."""
+    session = get_read_session_factory(database_url)()
+    try:
+        yield session
+    finally:
+        session.rollback()
         session.close()

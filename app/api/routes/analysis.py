@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
 
-from app.api.deps import SettingsDep, UnitOfWorkDep
+from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
 from app.api.params import SearchId
 from app.api.routes.searches import search_out
 from app.api.schemas import ErrorResponse, SearchOut
@@ -41,11 +41,11 @@ class Importance(BaseModel):
 
 
 @router.get("/{search_id}/importance", responses=ERRORS)
-def importance(search_id: SearchId, uow: UnitOfWorkDep) -> Importance:
+def importance(search_id: SearchId, session: ReadSessionDep) -> Importance:
     """Which hyperparameters mattered in this search, and the method that says so."""
     from app.services.analysis import importance as compute
 
-    return Importance.model_validate(compute(uow.session, search_id))
+    return Importance.model_validate(compute(session, search_id))
 
 
 @router.post(
@@ -72,14 +72,12 @@ def retest(
         dataset=request.dataset,
     )
     uow.enqueue_after_commit(to_enqueue)
-    return search_out(uow, child.id)
+    return search_out(uow.session, child.id)
 
 
 @router.get("/{search_id}/configurations", responses=ERRORS)
-def configurations(search_id: SearchId, uow: UnitOfWorkDep) -> list[ConfigurationOut]:
+def configurations(search_id: SearchId, session: ReadSessionDep) -> list[ConfigurationOut]:
     """Trials grouped by configuration with mean ± std; for a re-test, how each configuration holds up."""
     from app.services.analysis import configurations as summarize
 
-    return [
-        ConfigurationOut.model_validate(s, from_attributes=True) for s in summarize(uow.session, search_id)
-    ]
+    return [ConfigurationOut.model_validate(s, from_attributes=True) for s in summarize(session, search_id)]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import SettingsDep, UnitOfWorkDep
+from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
 from app.api.schemas import ErrorResponse
 from app.errors import InvalidSpec
 from app.services import datasets as service
@@ -67,19 +67,19 @@ async def upload_dataset(
 
 
 @router.get("")
-def list_datasets(uow: UnitOfWorkDep) -> DatasetList:
+def list_datasets(session: ReadSessionDep) -> DatasetList:
     """Built-in dataset names and uploaded datasets."""
-    uploaded = [DatasetOut.model_validate(d) for d in service.list_datasets(uow.session)]
+    uploaded = [DatasetOut.model_validate(d) for d in service.list_datasets(session)]
     return DatasetList(builtin=sorted(BUILTIN_DATASETS), uploaded=uploaded)
 
 
 @router.get("/{id_or_name}", responses={404: {"model": ErrorResponse}})
 def get_dataset(
     id_or_name: Annotated[str, Path(min_length=1, max_length=200, description="A dataset id or name.")],
-    uow: UnitOfWorkDep,
+    session: ReadSessionDep,
 ) -> DatasetOut:
     """One uploaded dataset, by id or name."""
-    return DatasetOut.model_validate(service.get_dataset(uow.session, id_or_name))
+    return DatasetOut.model_validate(service.get_dataset(session, id_or_name))
 
 
 def _format_from_name(filename: str | None) -> Literal["npz", "csv"]:

@@ -22,7 +22,7 @@ from app.errors import InvalidSpec
 from app.services.event_feed import FeedEvent, FeedPoll, poll_events
 from app.services.searches import get_search
 from app.sse import comment, format_event
-from app.storage.db import session_scope
+from app.storage.db import read_session_scope
 from app.storage.keyset import MAX_INT
 
 router = APIRouter(prefix="/searches", tags=["events"])
@@ -86,12 +86,12 @@ def _resume_position(last_event_id: str | None, after: int | None) -> int:
 
 
 def _check_search(database_url: str, search_id: int) -> None:
-    with session_scope(database_url) as session:
+    with read_session_scope(database_url) as session:
         get_search(session, search_id)
 
 
 def _poll(database_url: str, search_id: int, after_id: int) -> FeedPoll:
-    with session_scope(database_url) as session:
+    with read_session_scope(database_url) as session:
         return poll_events(session, search_id, after_id, limit=PAGE_SIZE)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
-from app.api.deps import UnitOfWorkDep
+from app.api.deps import ReadSessionDep
 from app.api.params import SearchId, TrialStates, state_values
 from app.api.schemas import ErrorResponse
 from app.services import listing
@@ -34,12 +34,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/{search_id}/trials.csv", response_class=Response, responses=RESPONSES)
 def export_trials_csv(
-    search_id: SearchId, uow: UnitOfWorkDep, conditional: ConditionalDep, state: TrialStates = None
+    search_id: SearchId, session: ReadSessionDep, conditional: ConditionalDep, state: TrialStates = None
 ) -> Response:
     """The search's trials as CSV (`pandas.read_csv(url)`), in creation order."""
     states = state_values(state)
-    conditional.check(listing.search_trials_fingerprint(uow.session, search_id, states=states))
-    body = "".join(trials_csv(uow.session, search_id, states=states))
+    conditional.check(listing.search_trials_fingerprint(session, search_id, states=states))
+    body = "".join(trials_csv(session, search_id, states=states))
     return Response(
         content=body,
         media_type="text/csv; charset=utf-8",

@@ -7,7 +7,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api.deps import SettingsDep, UnitOfWorkDep
+from app.api.deps import ReadSessionDep, SettingsDep
 from app.api.schemas import Health
 from app.queue import redis_connection
 
@@ -15,10 +15,10 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", responses={503: {"model": Health}})
-def healthz(uow: UnitOfWorkDep, settings: SettingsDep, response: Response) -> Health:
+def healthz(session: ReadSessionDep, settings: SettingsDep, response: Response) -> Health:
     """Liveness and dependencies; 503 if the database is unreachable."""
     try:
-        uow.session.execute(text("SELECT 1"))
+        session.execute(text("SELECT 1"))
         database = "ok"
     except SQLAlchemyError as error:
         database = f"error: {type(error).__name__}"

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from app.api.deps import SettingsDep, UnitOfWorkDep
+from app.api.deps import ReadSessionDep, SettingsDep
 from app.domain.trial_state import SearchState, TrialState
 from app.services.monitoring import Snapshot, snapshot
 
@@ -31,10 +31,10 @@ EXAMPLE = (
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}, "example": EXAMPLE}}}},
 )
-def metrics(uow: UnitOfWorkDep, settings: SettingsDep) -> Response:
+def metrics(session: ReadSessionDep, settings: SettingsDep) -> Response:
     """Prometheus metrics, computed from the database (and Redis for the queue) at each scrape."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_SnapshotCollector(snapshot(uow.session, settings)))
+    registry.register(_SnapshotCollector(snapshot(session, settings)))
     return Response(content=generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

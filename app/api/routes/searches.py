@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
+from sqlalchemy.orm import Session
 
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
-from app.api.deps import SettingsDep, UnitOfWorkDep
+from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
 from app.api.pagination import decode_cursor, encode_cursor
 from app.api.params import (
     CursorParam,
@@ -33,8 +34,8 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 CONDITIONAL: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC}
 
 
-def search_out(uow: UnitOfWorkDep, search_id: int) -> SearchOut:
-    view = service.search_view(uow.session, search_id)
+def search_out(session: Session, search_id: int) -> SearchOut:
+    view = service.search_view(session, search_id)
     return SearchOut.model_validate(
         {
             **SearchSummary.model_validate(view.search).model_dump(),
@@ -74,12 +75,12 @@ def create_search(
     search, to_enqueue = create_search_once(uow.session, spec, settings, idempotency_key=idempotency_key)
     uow.enqueue_after_commit(to_enqueue)
     response.headers["Location"] = f"/searches/{search.id}"
-    return search_out(uow, search.id)
+    return search_out(uow.session, search.id)
 
 
 @router.get("", responses=CONDITIONAL)
 def list_searches(
-    uow: UnitOfWorkDep,
+    session: ReadSessionDep,
     conditional: ConditionalDep,
     state: SearchStates = None,
     objective: NameFilter = None,
@@ -91,10 +92,10 @@ def list_searches(
     """List searches, newest first; sort by `id`, `name`, `created_at`, `updated_at` or `finished_at`."""
     states = state_values(state)
     conditional.check(
-        listing.searches_fingerprint(uow.session, states=states, objective=objective, dataset=dataset)
+        listing.searches_fingerprint(session, states=states, objective=objective, dataset=dataset)
     )
     listed = listing.searches(
-        uow.session,
+        session,
         states=states,
         objective=objective,
         dataset=dataset,
@@ -107,23 +108,23 @@ def list_searches(
 
 
 @router.get("/{search_id}", responses={**NOT_FOUND, **CONDITIONAL})
-def get_search(search_id: SearchId, uow: UnitOfWorkDep, conditional: ConditionalDep) -> SearchOut:
+def get_search(search_id: SearchId, session: ReadSessionDep, conditional: ConditionalDep) -> SearchOut:
     """A search with its trial counts per state, best trial so far and strategy progress."""
-    conditional.check(listing.search_fingerprint(uow.session, search_id))
-    return search_out(uow, search_id)
+    conditional.check(listing.search_fingerprint(session, search_id))
+    return search_out(session, search_id)
 
 
 @router.post("/{search_id}/cancel", responses={**NOT_FOUND, 409: {"model": ErrorResponse}})
 def cancel_search(search_id: SearchId, uow: UnitOfWorkDep) -> SearchOut:
     """Cancel a running search; its queued and running trials are cancelled."""
     service.cancel_search(uow.session, search_id)
-    return search_out(uow, search_id)
+    return search_out(uow.session, search_id)
 
 
 @router.get("/{search_id}/trials", responses={**NOT_FOUND, **CONDITIONAL})
 def list_trials(
     search_id: SearchId,
-    uow: UnitOfWorkDep,
+    session: ReadSessionDep,
     conditional: ConditionalDep,
     state: TrialStates = None,
     updated_since: UpdatedSince = None,
@@ -138,10 +139,10 @@ def list_trials(
     """
     states = state_values(state)
     conditional.check(
-        listing.search_trials_fingerprint(uow.session, search_id, states=states, updated_since=updated_since)
+        listing.search_trials_fingerprint(session, search_id, states=states, updated_since=updated_since)
     )
     listed = listing.search_trials(
-        uow.session,
+        session,
         search_id,
         states=states,
         updated_since=updated_since,
@@ -155,7 +156,7 @@ def list_trials(
 
 @router.get("/{search_id}/best", responses=NOT_FOUND)
 def best_trials(
-    search_id: SearchId, uow: UnitOfWorkDep, k: Annotated[int, Query(ge=1, le=100)] = 5
+    search_id: SearchId, session: ReadSessionDep, k: Annotated[int, Query(ge=1, le=100)] = 5
 ) -> list[TrialOut]:
     """The k best completed trials, best first, by the search's metric and direction."""
-    return [TrialOut.model_validate(t) for t in service.best_trials(uow.session, search_id, k)]
+    return [TrialOut.model_validate(t) for t in service.best_trials(session, search_id, k)]

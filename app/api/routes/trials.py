@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
-from app.api.deps import UnitOfWorkDep
+from app.api.deps import ReadSessionDep
 from app.api.pagination import decode_cursor, encode_cursor
 from app.api.params import (
     CursorParam,
@@ -30,7 +30,7 @@ CONDITIONAL: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER_DOC
 
 @router.get("", responses=CONDITIONAL)
 def list_all_trials(
-    uow: UnitOfWorkDep,
+    session: ReadSessionDep,
     conditional: ConditionalDep,
     objective: NameFilter = None,
     dataset: Annotated[
@@ -54,9 +54,9 @@ def list_all_trials(
         "states": state_values(state),
         "updated_since": updated_since,
     }
-    conditional.check(listing.all_trials_fingerprint(uow.session, **filters))
+    conditional.check(listing.all_trials_fingerprint(session, **filters))
     page = listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit)
-    listed = listing.all_trials(uow.session, page=page, **filters)
+    listed = listing.all_trials(session, page=page, **filters)
     return Page(
         items=[TrialOut.model_validate(t) for t in listed.items],
         next_cursor=encode_cursor(listed.next_cursor) if listed.next_cursor else None,
@@ -64,10 +64,10 @@ def list_all_trials(
 
 
 @router.get("/{trial_id}", responses={404: {"model": ErrorResponse}, **CONDITIONAL})
-def get_trial(trial_id: TrialId, uow: UnitOfWorkDep, conditional: ConditionalDep) -> TrialDetail:
+def get_trial(trial_id: TrialId, session: ReadSessionDep, conditional: ConditionalDep) -> TrialDetail:
     """A trial with its per-epoch learning curve."""
-    conditional.check(listing.trial_fingerprint(uow.session, trial_id))
-    trials = TrialRepository(uow.session)
+    conditional.check(listing.trial_fingerprint(session, trial_id))
+    trials = TrialRepository(session)
     trial = trials.get(trial_id)
     if trial is None:
         raise NotFound(f"trial {trial_id} does not exist")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
-from app.api.deps import SettingsDep, UnitOfWorkDep
+from app.api.deps import ReadSessionDep, SettingsDep
 from app.api.pagination import decode_cursor, encode_cursor
 from app.api.params import CursorParam, WorkerSort
 from app.api.schemas import Page
@@ -39,7 +39,7 @@ class WorkerOut(BaseModel):
 
 @router.get("", responses={200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC})
 def list_workers(
-    uow: UnitOfWorkDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     conditional: ConditionalDep,
     state: Annotated[list[WorkerState] | None, Query(description="Only workers in these states.")] = None,
@@ -50,11 +50,9 @@ def list_workers(
 ) -> Page[WorkerOut]:
     """Every worker that registered; sort by `id` (default), `host`, `started_at` or `heartbeat_at`."""
     states = list(state or ())
-    conditional.check(
-        listing.workers_fingerprint(uow.session, settings, states=states), _alive_bucket(settings)
-    )
+    conditional.check(listing.workers_fingerprint(session, settings, states=states), _alive_bucket(settings))
     listed = listing.workers(
-        uow.session,
+        session,
         settings,
         states=states,
         alive=alive,

@@ -1,0 +1,120 @@
+"""How fast the API answers polls while the workers write as fast as they can (SQLite, the default).
+
+Starts `caviar up` on a temporary SQLite file and the embedded Redis, submits a search of zero-cost
+`quadratic` trials (so the workers do nothing but claim, record and ask for more), and polls
+`GET /searches/{id}/trials?sort=-loss&limit=20` and `GET /searches/{id}` back to back for `--seconds`.
+Prints the latency percentiles and how many trials the workers finished meanwhile: a poll that
+waited for a worker's write shows in both.
+
+    .venv/bin/python bench/poll_latency.py [--seconds 20] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _spec() -> dict[str, object]:
+    return {
+        "name": "poll latency",
+        "objective": "quadratic",
+        "dataset": "digits",  # required by the spec, never loaded by the quadratic objective
+        "metric": "loss",
+        "direction": "minimize",
+        "space": {name: {"type": "float", "low": 0.0, "high": 1.0} for name in ("x", "y", "z")},
+        "strategy": {"kind": "random"},
+        "budget": {"max_trials": 10_000, "max_parallel": 16},
+        "seed": 1,
+    }
+
+
+def _percentile(sorted_values: list[float], share: float) -> float:
+    return sorted_values[round(share * (len(sorted_values) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="caviar-poll-") as directory:
+        port = _free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{directory}/caviar.db",
+            "CAVIAR_LOG_LEVEL": "WARNING",
+            "CAVIAR_QUEUE_NAME": f"caviar-poll-{port}",
+        }
+        for name in ("REDIS_URL", "CAVIAR_REDIS_URL", "CAVIAR_DATABASE_URL"):
+            env.pop(name, None)
+        command = [sys.executable, "-m", "app.cli", "up", "--port", str(port), "--workers", str(args.workers)]
+        stack = subprocess.Popen(
+            command, env=env, cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            latencies, completed = _poll(f"http://127.0.0.1:{port}", args.seconds)
+        finally:
+            stack.send_signal(signal.SIGINT)
+            stack.wait(timeout=60)
+
+    latencies.sort()
+    ms = [1000 * value for value in latencies]
+    print(
+        f"{len(ms)} polls in {args.seconds:g} s with {args.workers} workers busy; "
+        f"{completed} trials finished meanwhile"
+    )
+    print(
+        f"latency ms: p50 {_percentile(ms, 0.5):.1f}  p90 {_percentile(ms, 0.9):.1f}  "
+        f"p99 {_percentile(ms, 0.99):.1f}  max {ms[-1]:.1f}"
+    )
+
+
+def _poll(api_url: str, seconds: float) -> tuple[list[float], int]:
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if client.get("/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the stack did not come up within 60 s")
+            time.sleep(0.2)
+        search_id = client.post("/searches", json=_spec()).json()["id"]
+        latencies: list[float] = []
+        stop_at = time.monotonic() + seconds
+        while time.monotonic() < stop_at:
+            for path, params in (
+                (f"/searches/{search_id}/trials", {"sort": "-loss", "limit": 20}),
+                (f"/searches/{search_id}", {}),
+            ):
+                started = time.perf_counter()
+                client.get(path, params=params).raise_for_status()
+                latencies.append(time.perf_counter() - started)
+        completed: int = client.get(f"/searches/{search_id}").json()["counts"]["completed"]
+        client.post(f"/searches/{search_id}/cancel")
+    return latencies, completed
+
+
+if __name__ == "__main__":
+    main()
