@@ -1,0 +1,31 @@
+"""Read sessions: on SQLite they don't wait for a writer's lock; on PostgreSQL they can't write."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from app.storage.db import read_session_scope, session_scope
+from app.storage.models import Search
+
+
+def test_a_read_session_reads_while_a_writer_holds_the_lock(database_url: str) -> None:
+    with session_scope(database_url) as writer:
+        writer.execute(text("UPDATE searches SET name = name"))  # takes the write lock on either database
+        with read_session_scope(database_url) as reader:
+            assert reader.query(Search).count() == 0  # would wait out the 30 s busy timeout if it locked
+
+
+def test_a_write_in_a_read_session_fails_on_postgresql(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no read-only transactions; its read sessions just take no lock")
+    with pytest.raises(DBAPIError, match="read-only transaction"), read_session_scope(database_url) as reader:
+        reader.execute(text("UPDATE searches SET name = name"))
+
+
+def test_a_session_after_a_read_session_can_write_again(database_url: str) -> None:
+    with read_session_scope(database_url) as reader:
+        reader.execute(text("SELECT 1"))
+    with session_scope(database_url) as writer:
+        writer.execute(text("UPDATE searches SET name = name"))
