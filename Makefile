@@ -43,6 +43,7 @@ bench: venv
 	$(BIN)/python bench/trainer.py
 	$(BIN)/python bench/search_quality.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/poll_latency.py
 
 clean:
 	rm -rf $(VENV) .caviar
