@@ -195,7 +195,7 @@ def demo(
             _wait_for_api(client, stack)
             spec = json.loads(spec_file.read_text())
             search = _call(client.submit, spec)
-            _follow(client, search["id"])
+            _call(_follow, client, search["id"])
     finally:
         stack.terminate()
         stack.wait(timeout=30)
@@ -240,6 +240,9 @@ def _call(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         return function(*args, **kwargs)
     except CaviarAPIError as error:
         console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    except httpx.TimeoutException as error:
+        console.print(f"[red]the API did not answer in time ({type(error).__name__}: {error})[/red]")
         raise typer.Exit(1) from error
     except httpx.TransportError as error:
         where = error.request.url.copy_with(path="/", query=None) if _has_request(error) else "the API"

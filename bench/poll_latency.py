@@ -76,6 +76,8 @@ def main() -> None:
             stack.send_signal(signal.SIGINT)
             stack.wait(timeout=60)
 
+    if not latencies:
+        raise SystemExit("no poll finished: is the machine overloaded?")
     latencies.sort()
     ms = [1000 * value for value in latencies]
     print(
@@ -100,7 +102,9 @@ def _poll(api_url: str, seconds: float) -> tuple[list[float], int]:
             if time.monotonic() > deadline:
                 raise SystemExit("the stack did not come up within 60 s")
             time.sleep(0.2)
-        search_id = client.post("/searches", json=_spec()).json()["id"]
+        created = client.post("/searches", json=_spec())
+        created.raise_for_status()
+        search_id = created.json()["id"]
         latencies: list[float] = []
         stop_at = time.monotonic() + seconds
         while time.monotonic() < stop_at:

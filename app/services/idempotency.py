@@ -22,10 +22,16 @@ from app.settings import Settings
 from app.storage.models import Search
 from app.storage.repositories import SearchRepository
 
+# Versioned, so that a retry landing on a newer release, whose normal form may spell a spec differently,
+# is not refused: a stored fingerprint of another version is taken as matching, as a missing one is.
+FINGERPRINT_VERSION = "v2:"
+FINGERPRINT_LENGTH = 64  # the column's width; 244 bits of the digest remain
+
 
 def spec_fingerprint(spec: SearchSpec) -> str:
     canonical = json.dumps(normal_form(spec), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return FINGERPRINT_VERSION + digest[: FINGERPRINT_LENGTH - len(FINGERPRINT_VERSION)]
 
 
 def create_search_once(
@@ -48,8 +54,11 @@ def create_search_once(
 
 
 def _check_same(search: Search, fingerprint: str) -> None:
-    # Searches created before fingerprints were stored carry none: they are taken as matching.
-    if search.request_fingerprint not in (None, fingerprint):
+    # Searches created before fingerprints were stored carry none, or one of an earlier version (a bare
+    # hash of the spec as sent): both are taken as matching.
+    stored = search.request_fingerprint
+    comparable = stored is not None and stored.startswith(FINGERPRINT_VERSION)
+    if comparable and stored != fingerprint:
         raise IdempotencyKeyReused(
             f"this Idempotency-Key created search {search.id} from a different spec; "
             "use a new key for a new search"

@@ -90,13 +90,17 @@ def validate_spec(
 
 
 def normal_form(spec: SearchSpec) -> dict[str, Any]:
-    """The spec with every default spelled out and every number in its type, as submitted otherwise: the
-    seed stays unset if it was, the dataset unresolved. Two specs that mean the same search compare equal
-    (what `Idempotency-Key` retries are checked with); needs no database, so it never depends on which
-    workers are alive. Raises InvalidSpec as `validate_spec` would for the space, strategy and pruner."""
+    """The spec with every default spelled out (space, strategy, pruner, a built-in dataset's options)
+    and distribution bounds in their type, as submitted otherwise: fixed values as written, the seed
+    unset if it was, an uploaded dataset's name unresolved. Two specs that mean the same search compare
+    equal (what `Idempotency-Key` retries are checked with); needs no database, so it never depends on
+    which workers are alive. Raises InvalidSpec as `validate_spec` would."""
     space = SearchSpace.from_spec(spec.space)
     strategy, pruner = _search_parts(spec, space, seed=0)  # the seed changes proposals, not the spec
     dataset_name, dataset_options = dataset_reference(spec.dataset)
+    if dataset_name in BUILTIN_DATASETS:
+        _check_builtin_dataset(dataset_name, dataset_options)
+        dataset_options = validate_dataset_options(dataset_name, dataset_options)
     return {
         **_canonical(spec, space, strategy, pruner, spec.seed),
         "dataset": {"name": dataset_name, **dataset_options},

@@ -86,10 +86,10 @@ def session_scope(database_url: str) -> Iterator[Session]:
 
 @contextmanager
 def read_session_scope(database_url: str) -> Iterator[Session]:
-    """A session that only reads: one consistent snapshot, rolled back at the end."""
+    """A session that only reads (a snapshot per transaction on SQLite, per statement on PostgreSQL's
+    READ COMMITTED). Closing it rolls the transaction back and leaves loaded objects readable."""
     session = get_read_session_factory(database_url)()
     try:
         yield session
     finally:
-        session.rollback()
         session.close()

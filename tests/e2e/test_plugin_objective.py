@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -26,6 +27,10 @@ def sklearn_plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     it, without touching this virtualenv; the stack's processes get that directory on PYTHONPATH.
     Offline: setuptools comes from the dev extras, not from an isolated build environment."""
     site = tmp_path_factory.mktemp("plugin-site")
+    # Built from a private copy: pip builds in the source tree (build/, *.egg-info), and each xdist
+    # worker runs this fixture, possibly at the same moment.
+    source = tmp_path_factory.mktemp("plugin-source") / PACKAGE.name
+    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     command = [
         sys.executable,
         "-m",
@@ -37,7 +42,7 @@ def sklearn_plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--no-cache-dir",
         "--target",
         str(site),
-        str(PACKAGE),
+        str(source),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, f"installing the plugin failed:\n{completed.stdout}{completed.stderr}"

@@ -39,8 +39,16 @@ def check_keys(raw: Mapping[str, Any], allowed: Collection[str], prefix: str, wh
             raise InvalidSpec(f"{prefix}.{key}", f"unknown option {key!r} for {what}; known options: {known}")
 
 
-def read_int(raw: Mapping[str, Any], key: str, prefix: str, default: int | None, *, minimum: int) -> int:
-    """An integer option `>= minimum`; integral floats such as 3.0 are accepted."""
+def read_int(
+    raw: Mapping[str, Any],
+    key: str,
+    prefix: str,
+    default: int | None,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+) -> int:
+    """An integer option in [minimum, maximum]; integral floats such as 3.0 are accepted."""
     value = raw.get(key, default)
     field = f"{prefix}.{key}"
     if value is None:
@@ -52,6 +60,8 @@ def read_int(raw: Mapping[str, Any], key: str, prefix: str, default: int | None,
         raise InvalidSpec(field, f"must be an integer, got {value!r}")
     if value < minimum:
         raise InvalidSpec(field, f"`{key} >= {minimum}` must hold, got {key}={value!r}")
+    if maximum is not None and value > maximum:
+        raise InvalidSpec(field, f"`{key} <= {maximum}` must hold, got {key}={value!r}")
     return int(value)
 
 

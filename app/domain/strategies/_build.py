@@ -29,6 +29,8 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 DEFAULT_POINTS_PER_AXIS = 5
+# More points on one axis than the largest budget could ever visit only costs the API time to build.
+MAX_POINTS_PER_AXIS = 10_000
 DEFAULT_TRIALS_PER_ROUND = 10
 """With neither `rounds` nor `trials_per_round` given, rounds of 10 until the budget is spent: many small
 rounds zoom in sooner than a few large ones (see docs/benchmarks.md)."""
@@ -63,7 +65,14 @@ def build_strategy(
     if kind == "sobol":
         return SobolStrategy(space, **common)
     if kind == "grid":
-        points = read_int(raw, "points_per_axis", "strategy", DEFAULT_POINTS_PER_AXIS, minimum=1)
+        points = read_int(
+            raw,
+            "points_per_axis",
+            "strategy",
+            DEFAULT_POINTS_PER_AXIS,
+            minimum=1,
+            maximum=MAX_POINTS_PER_AXIS,
+        )
         return GridStrategy(space, points_per_axis=points, **common)
     return CoarseToFineStrategy(space, **_coarse_to_fine_options(raw, max_trials), **common)
 

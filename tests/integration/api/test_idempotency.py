@@ -7,6 +7,8 @@ import json
 from fastapi.testclient import TestClient
 
 from app.settings import Settings
+from app.storage.db import session_scope
+from app.storage.models import Search
 from tests.integration.helpers import quick_spec, row_counts
 
 
@@ -34,11 +36,11 @@ def test_same_spec_written_differently_counts_as_the_same_spec(client: TestClien
 
 def test_nested_defaults_and_number_types_do_not_change_the_spec(client: TestClient) -> None:
     headers = {"Idempotency-Key": "nested"}
-    spec = quick_spec(pruner={"kind": "median"}, dataset="digits")
+    spec = quick_spec(pruner={"kind": "median"}, dataset="spirals")
     first = client.post("/searches", json=spec, headers=headers)
     spelled_out = quick_spec(
         pruner={"kind": "median", "warmup_steps": 1, "min_trials": 5},
-        dataset={"name": "digits"},
+        dataset={"name": "spirals", "noise": 0.2, "n_samples": 600.0},
     )
     spelled_out["space"]["hidden_units"].update(low=16.0, high=64.0, scale="log")
     retry = client.post("/searches", json=spelled_out, headers=headers)
@@ -55,6 +57,21 @@ def test_a_retry_without_a_seed_gets_the_search_its_random_seed_was_drawn_for(cl
     assert retry.status_code == 201, retry.text
     assert retry.json()["id"] == first.json()["id"]
     assert retry.json()["seed"] == first.json()["seed"]
+
+
+def test_a_fingerprint_stored_by_an_earlier_release_does_not_refuse_the_retry(
+    client: TestClient, settings: Settings
+) -> None:
+    headers = {"Idempotency-Key": "across-an-upgrade"}
+    first = client.post("/searches", json=quick_spec(), headers=headers).json()
+    with session_scope(settings.database_url) as session:
+        search = session.get(Search, first["id"])
+        assert search is not None and search.request_fingerprint is not None
+        assert search.request_fingerprint.startswith("v2:") and len(search.request_fingerprint) == 64
+        search.request_fingerprint = "ab" * 32  # a bare sha256 of the spec as sent, as 0002 stored them
+    retry = client.post("/searches", json=quick_spec(), headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] == first["id"]
 
 
 def test_same_key_with_a_different_spec_is_422_and_creates_nothing(

@@ -49,6 +49,11 @@ CASES: list[tuple[str, Mutation, str]] = [
     ("missing space", lambda spec: spec.pop("space"), "space"),
     ("unknown top-level field", lambda spec: spec.__setitem__("budgets", {}), "budgets"),
     (
+        "grid finer than any budget",
+        lambda spec: spec.__setitem__("strategy", {"kind": "grid", "points_per_axis": 10**6}),
+        "strategy.points_per_axis",
+    ),
+    (
         "ASHA with no epoch to prune at",
         lambda spec: spec.update(pruner={"kind": "asha"}, space={**spec["space"], "epochs": 1}),
         "space.epochs",

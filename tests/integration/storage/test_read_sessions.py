@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from app.storage.db import read_session_scope, session_scope
+from app.storage.db import get_engine, read_session_scope, session_scope
 from app.storage.models import Search
 
 
@@ -24,8 +24,19 @@ def test_a_write_in_a_read_session_fails_on_postgresql(database_url: str) -> Non
         reader.execute(text("UPDATE searches SET name = name"))
 
 
-def test_a_session_after_a_read_session_can_write_again(database_url: str) -> None:
+def test_the_connection_a_read_session_used_is_writable_again_once_returned(database_url: str) -> None:
     with read_session_scope(database_url) as reader:
-        reader.execute(text("SELECT 1"))
-    with session_scope(database_url) as writer:
-        writer.execute(text("UPDATE searches SET name = name"))
+        used = reader.connection().connection.dbapi_connection
+    engine = get_engine(database_url)
+    # Check out every pooled connection at once, so the one the reader used is among them.
+    held = [engine.connect() for _ in range(engine.pool.size())]  # type: ignore[attr-defined]
+    try:
+        again = [c for c in held if c.connection.dbapi_connection is used]
+        assert again, "the reader's connection was not returned to the pool"
+        if database_url.startswith("postgresql"):
+            assert again[0].exec_driver_sql("SHOW transaction_read_only").scalar() == "off"
+        again[0].exec_driver_sql("UPDATE searches SET name = name")
+    finally:
+        for connection in held:
+            connection.rollback()
+            connection.close()
