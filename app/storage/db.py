@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,30 +45,44 @@ def _create_parent_directory(database_url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+@dataclass(frozen=True)
+class _Database:
+    """One URL's engine and the session factories bound to it, cached together so they share a pool."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+
+
 @lru_cache(maxsize=8)
-def get_engine(database_url: str) -> Engine:
-    """The process's engine for `database_url` (cached: engines own connection pools)."""
+def _database(database_url: str) -> _Database:
     if database_url.startswith("sqlite"):
         _create_parent_directory(database_url)
         engine = create_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
-        return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-
-
-@lru_cache(maxsize=8)
-def get_session_factory(database_url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(database_url), expire_on_commit=False)
-
-
-@lru_cache(maxsize=8)
-def get_read_session_factory(database_url: str) -> sessionmaker[Session]:
-    """Sessions for reads only: SQLite begins them deferred, PostgreSQL as READ ONLY transactions (so a
-    write slipped into a read path fails loudly in the tests rather than contending in production)."""
-    engine = get_engine(database_url).execution_options(
-        **{READ_ONLY_OPTION: True, "postgresql_readonly": True}
+    else:
+        engine = create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # Reads only: SQLite begins them deferred, PostgreSQL as READ ONLY transactions (so a write slipped
+    # into a read path fails loudly in the tests rather than contending in production).
+    reader = engine.execution_options(**{READ_ONLY_OPTION: True, "postgresql_readonly": True})
+    return _Database(
+        engine=engine,
+        sessions=sessionmaker(bind=engine, expire_on_commit=False),
+        read_sessions=sessionmaker(bind=reader, expire_on_commit=False),
     )
-    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_engine(database_url: str) -> Engine:
+    """The process's engine for `database_url` (cached: engines own connection pools)."""
+    return _database(database_url).engine
+
+
+def get_session_factory(database_url: str) -> sessionmaker[Session]:
+    return _database(database_url).sessions
+
+
+def get_read_session_factory(database_url: str) -> sessionmaker[Session]:
+    return _database(database_url).read_sessions
 
 
 @contextmanager
