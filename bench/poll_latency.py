@@ -19,8 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.zero_cost import zero_cost_spec  # noqa: E402
 
 
 def _free_port() -> int:
@@ -28,20 +33,6 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def _spec() -> dict[str, object]:
-    return {
-        "name": "poll latency",
-        "objective": "quadratic",
-        "dataset": "digits",  # required by the spec, never loaded by the quadratic objective
-        "metric": "loss",
-        "direction": "minimize",
-        "space": {name: {"type": "float", "low": 0.0, "high": 1.0} for name in ("x", "y", "z")},
-        "strategy": {"kind": "random"},
-        "budget": {"max_trials": 10_000, "max_parallel": 16},
-        "seed": 1,
-    }
 
 
 def _percentile(sorted_values: list[float], share: float) -> float:
@@ -102,7 +93,7 @@ def _poll(api_url: str, seconds: float) -> tuple[list[float], int]:
             if time.monotonic() > deadline:
                 raise SystemExit("the stack did not come up within 60 s")
             time.sleep(0.2)
-        created = client.post("/searches", json=_spec())
+        created = client.post("/searches", json=zero_cost_spec("poll latency", 10_000, max_parallel=16))
         created.raise_for_status()
         search_id = created.json()["id"]
         latencies: list[float] = []

@@ -57,10 +57,10 @@ from app.settings import Settings  # noqa: E402
 from app.storage.db import get_engine, session_scope  # noqa: E402
 from app.storage.migrate import upgrade  # noqa: E402
 from app.storage.models import Search, Trial  # noqa: E402
+from bench.zero_cost import PARAMS, zero_cost_spec  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 QUEUE_NAME = "caviar-bench"
-PARAMS = ("x", "y", "z")
 READY_TIMEOUT_SECONDS = 60.0
 RUN_TIMEOUT_SECONDS = 1800.0
 
@@ -80,20 +80,6 @@ class Run:
     @property
     def end_to_end_per_second(self) -> float:
         return self.trials / self.end_to_end_seconds
-
-
-def search_spec(trials: int, max_parallel: int) -> dict[str, Any]:
-    return {
-        "name": "throughput",
-        "objective": "quadratic",
-        "dataset": "digits",  # required by the spec, never loaded by the quadratic objective
-        "metric": "loss",
-        "direction": "minimize",
-        "space": {name: {"type": "float", "low": 0.0, "high": 1.0} for name in PARAMS},
-        "strategy": {"kind": "random"},
-        "budget": {"max_trials": trials, "max_parallel": max_parallel},
-        "seed": 1,
-    }
 
 
 @contextmanager
@@ -206,7 +192,7 @@ def run_caviar(backend: str, trials: int, workers: int, args: argparse.Namespace
             if args.py_spy:
                 spies = [spy_on(p.pid, logs / f"py-spy-{backend}-{i}.txt") for i, p in enumerate(processes)]
             submitted_at = datetime.now(UTC)
-            search_id = submit(settings, search_spec(trials, args.max_parallel))
+            search_id = submit(settings, zero_cost_spec("throughput", trials, args.max_parallel))
             search = wait_for_search(database_url, search_id, processes)
         finally:
             stop(processes)
