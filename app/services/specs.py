@@ -99,8 +99,7 @@ def normal_form(spec: SearchSpec) -> dict[str, Any]:
     strategy, pruner = _search_parts(spec, space, seed=0)  # the seed changes proposals, not the spec
     dataset_name, dataset_options = dataset_reference(spec.dataset)
     if dataset_name in BUILTIN_DATASETS:
-        _check_builtin_dataset(dataset_name, dataset_options)
-        dataset_options = validate_dataset_options(dataset_name, dataset_options)
+        dataset_options = _check_builtin_dataset(dataset_name, dataset_options)
     return {
         **_canonical(spec, space, strategy, pruner, spec.seed),
         "dataset": {"name": dataset_name, **dataset_options},
@@ -180,7 +179,8 @@ def _check_budget(spec: SearchSpec, settings: Settings) -> None:
         )
 
 
-def _check_builtin_dataset(name: str, options: Mapping[str, Any]) -> None:
+def _check_builtin_dataset(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of built-in dataset `name` with defaults filled in, or InvalidSpec naming the field."""
     if name not in BUILTIN_DATASETS:
         raise InvalidSpec(
             "dataset",
@@ -188,7 +188,7 @@ def _check_builtin_dataset(name: str, options: Mapping[str, Any]) -> None:
             "or the name or id of a dataset uploaded with POST /datasets",
         )
     try:
-        validate_dataset_options(name, options)
+        return validate_dataset_options(name, options)
     except InvalidParams as error:
         raise InvalidSpec(f"dataset.{error.name}", error.message) from error
 
