@@ -9,11 +9,16 @@ PYTEST_ARGS ?= -n 2
 
 venv: $(STAMP)
 
+# flock: `make up` and `make test` started together build the venv once, the second waiting for the first.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@flock $(VENV).lock sh -c '\
+	  if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ]; then \
+	    $(PYTHON) -m venv $(VENV) && \
+	    $(BIN)/python -m pip install --quiet --upgrade pip && \
+	    $(BIN)/python -m pip install --quiet -e ".[dev]" && \
+	    touch $(STAMP); \
+	  fi'
+
 
 ## Set up and run the whole stack (API :8000, embedded Redis and SQLite unless REDIS_URL/DATABASE_URL are set).
 up: venv

