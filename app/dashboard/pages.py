@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
@@ -38,12 +38,19 @@ def dashboard() -> HTMLResponse:
     return HTMLResponse(_index_html(), headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/dashboard/vendor/{name}")
-def vendored(name: str) -> FileResponse:
+@cache
+def _vendored_content(name: str) -> tuple[bytes, str] | None:
     file = vendored_files().get(name)
-    if file is None:
+    return (file.content(), file.media_type) if file is not None else None
+
+
+@router.get("/dashboard/vendor/{name}")
+def vendored(name: str) -> Response:
+    found = _vendored_content(name)
+    if found is None:
         raise NotFound(f"no vendored asset {name!r}")
-    return FileResponse(file.path, media_type=file.media_type, headers={"Cache-Control": YEAR})
+    content, media_type = found
+    return Response(content, media_type=media_type, headers={"Cache-Control": YEAR})
 
 
 @router.get("/docs")

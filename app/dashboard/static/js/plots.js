@@ -68,10 +68,10 @@ export function drawHistory(element, data) {
 
 function axisFor(param) {
   if (param.type === "categorical") return { type: "category", categoryarray: param.choices.map(String) };
-  if (param.scale === "log") return { type: "log", title: { text: `${param.name} (log)` } };
+  if (param.scale === "log") return { type: "log", nticks: 6, title: { text: `${param.name} (log)` } };
   if (param.scale === "log1m") {
     // 1 - x on a log axis, reversed so x still grows to the right: 0.9, 0.99, 0.999 equally spaced.
-    return { type: "log", autorange: "reversed", title: { text: `1 − ${param.name} (log)` } };
+    return { type: "log", autorange: "reversed", nticks: 6, title: { text: `1 − ${param.name} (log)` } };
   }
   return { type: "linear", title: { text: param.name } };
 }

@@ -59,12 +59,15 @@ export async function renderSearches(view) {
   }
 
   let typing = null;
-  view.querySelector("#filters").addEventListener("input", (event) => {
+  const onFilter = (event) => {
+    if (filters[event.target.name] === event.target.value.trim()) return;
     filters[event.target.name] = event.target.value.trim();
     filters.offset = 0;
     clearTimeout(typing);
     typing = setTimeout(refresh, event.target.tagName === "SELECT" ? 0 : 250);
-  });
+  };
+  view.querySelector("#filters").addEventListener("input", onFilter);
+  view.querySelector("#filters").addEventListener("change", onFilter);
   view.querySelector("#filters").addEventListener("submit", (event) => event.preventDefault());
   view.querySelector("thead").addEventListener("click", (event) => {
     const field = event.target.closest("th[data-sort]")?.dataset.sort;
