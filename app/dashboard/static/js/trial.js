@@ -23,7 +23,7 @@ export async function renderTrial(view, trialId) {
       · ${esc(search.direction)} ${esc(search.metric)}`;
     $("#params").innerHTML = Object.entries(trial.params)
       .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(fmt(v))}</dd>`).join("");
-    const metrics = Object.entries(trial.metrics ?? {}).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${fmt(v)}</dd>`).join("");
+    const metrics = Object.entries(trial.metrics ?? {}).filter(([k]) => k !== search.metric).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${fmt(v)}</dd>`).join("");
     $("#run").innerHTML = `
       <dt>${esc(search.metric)}</dt><dd><strong>${fmt(trial.value)}</strong></dd>${metrics}
       <dt>round</dt><dd>${trial.round ?? "-"}</dd>
