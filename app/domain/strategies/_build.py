@@ -9,12 +9,14 @@ from typing import Any
 from app.domain.space import SearchSpace
 from app.domain.space._checks import check_keys, read_fraction, read_int
 from app.domain.strategies._base import Direction, Strategy
+from app.domain.strategies._bayes import BayesStrategy
 from app.domain.strategies._coarse_to_fine import CoarseToFineStrategy
 from app.domain.strategies._grid import GridStrategy
 from app.domain.strategies._simple import RandomStrategy, SobolStrategy
 from app.errors import InvalidSpec
 
 _OPTIONS: dict[str, tuple[str, ...]] = {
+    "bayes": ("n_initial",),
     "random": (),
     "sobol": (),
     "grid": ("points_per_axis",),
@@ -64,6 +66,9 @@ def build_strategy(
         return RandomStrategy(space, **common)
     if kind == "sobol":
         return SobolStrategy(space, **common)
+    if kind == "bayes":
+        n_initial = read_int(raw, "n_initial", "strategy", None, minimum=1) if "n_initial" in raw else None
+        return BayesStrategy(space, n_initial=n_initial, **common)
     if kind == "grid":
         points = read_int(
             raw,
