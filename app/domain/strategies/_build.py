@@ -38,8 +38,11 @@ DEFAULT_TRIALS_PER_ROUND = 10
 rounds zoom in sooner than a few large ones (see docs/benchmarks.md)."""
 DEFAULT_TOP_FRACTION = 0.3
 DEFAULT_MARGIN = 0.1
-DEFAULT_ADVANCE_WHEN = 1.0
-DEFAULT_SAMPLER = "sobol"
+DEFAULT_ADVANCE_WHEN = {"model": 0.3, "sobol": 1.0, "random": 1.0}
+"""The classic zoom waits for a whole round; the model sampler only for enough results to judge it, since
+the model already accounts for the trials still running and waiting would leave workers idle."""
+DEFAULT_SAMPLER = "model"
+SAMPLERS = ("model", "sobol", "random")
 
 
 def build_strategy(
@@ -109,8 +112,10 @@ def _coarse_to_fine_options(raw: Mapping[str, Any], max_trials: int) -> dict[str
         else read_fraction(raw, "top_fraction", "strategy", DEFAULT_TOP_FRACTION, allow_zero=False)
     )
     sampler = raw.get("sampler", DEFAULT_SAMPLER)
-    if sampler not in ("sobol", "random"):
-        raise InvalidSpec("strategy.sampler", f"`sampler` must be sobol or random, got {sampler!r}")
+    if sampler not in SAMPLERS:
+        raise InvalidSpec(
+            "strategy.sampler", f"`sampler` must be one of {', '.join(SAMPLERS)}, got {sampler!r}"
+        )
     return {
         "rounds": rounds,
         "trials_per_round": per_round,
@@ -118,7 +123,7 @@ def _coarse_to_fine_options(raw: Mapping[str, Any], max_trials: int) -> dict[str
         "top_k": top_k,
         "margin": read_fraction(raw, "margin", "strategy", DEFAULT_MARGIN, allow_zero=True),
         "advance_when": read_fraction(
-            raw, "advance_when", "strategy", DEFAULT_ADVANCE_WHEN, allow_zero=False
+            raw, "advance_when", "strategy", DEFAULT_ADVANCE_WHEN[sampler], allow_zero=False
         ),
         "sampler": sampler,
     }
