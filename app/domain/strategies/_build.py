@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from app.domain.space import SearchSpace
@@ -30,6 +31,8 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
         "sampler",
     ),
 }
+DEFAULT_STRATEGY: Mapping[str, Any] = MappingProxyType({"kind": "random"})
+"""The `strategy` of a spec that gives none (read-only: copy it with `dict(...)`)."""
 DEFAULT_POINTS_PER_AXIS = 5
 # More points on one axis than the largest budget could ever visit only costs the API time to build.
 MAX_POINTS_PER_AXIS = 10_000
