@@ -226,7 +226,7 @@ def main() -> None:
     print(f"search page of {args.trials} trials, seconds from navigation start, median of {args.runs}:")
     for name, values in results.items():
         print(
-            f"  {name:<18} {statistics.median(values):6.2f}   (min {min(values):.2f}, max {max(values):.2f})"
+            f"  {name:<28} {statistics.median(values):6.2f}   (min {min(values):.2f}, max {max(values):.2f})"
         )
     load = os.getloadavg()[0]
     print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores")

@@ -66,12 +66,18 @@ export function drawHistory(element, data) {
   });
 }
 
+// Over two decades or more, one tick per decade: the 2-to-9 minor labels would run into each other.
+function decades(low, high) {
+  return Math.log10(high / low) >= 2 ? { dtick: 1, exponentformat: "power" } : {};
+}
+
 function axisFor(param) {
   if (param.type === "categorical") return { type: "category", categoryarray: param.choices.map(String) };
-  if (param.scale === "log") return { type: "log", nticks: 6, title: { text: `${param.name} (log)` } };
+  if (param.scale === "log") return { type: "log", ...decades(param.low, param.high), title: { text: `${param.name} (log)` } };
   if (param.scale === "log1m") {
     // 1 - x on a log axis, reversed so x still grows to the right: 0.9, 0.99, 0.999 equally spaced.
-    return { type: "log", autorange: "reversed", nticks: 6, title: { text: `1 − ${param.name} (log)` } };
+    return { type: "log", autorange: "reversed", ...decades(1 - param.high, 1 - param.low),
+      title: { text: `1 − ${param.name} (log)` } };
   }
   return { type: "linear", title: { text: param.name } };
 }
