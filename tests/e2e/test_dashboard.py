@@ -100,6 +100,14 @@ def traces(browser: webdriver.Chrome, selector: str) -> int:
     return count
 
 
+def text_of(browser: webdriver.Chrome, selector: str) -> str:
+    """The element's text, read in one script call: the pages re-render, so element handles go stale."""
+    text: str = browser.execute_script(
+        "const el = document.querySelector(arguments[0]); return el ? el.textContent : ''", selector
+    )
+    return text
+
+
 def draw_all_plots(browser: webdriver.Chrome) -> None:
     """Scroll each lazily drawn plot into view and wait until it is drawn."""
     for selector in PLOTS:
@@ -187,7 +195,7 @@ def test_a_finished_trial_shows_on_the_open_search_page_and_the_cancel_button_ca
     search_id = submit(stack, spec)
     open_page(browser, f"{stack.api_url}/#/search/{search_id}", f"search-{search_id}")
     browser.execute_script("window.__sameDocument = true")
-    shown = lambda: int(browser.find_element(By.CSS_SELECTOR, "[data-count=completed]").text)  # noqa: E731
+    shown = lambda: int(text_of(browser, "[data-count=completed]") or 0)  # noqa: E731
     before = shown()
     WebDriverWait(browser, 90, poll_frequency=0.2).until(lambda _: shown() > before)
     assert browser.execute_script("return window.__sameDocument") is True, "the page was reloaded"
@@ -200,9 +208,7 @@ def test_a_finished_trial_shows_on_the_open_search_page_and_the_cancel_button_ca
     WebDriverWait(browser, 30).until(
         lambda _: httpx.get(f"{stack.api_url}/searches/{search_id}").json()["state"] == "cancelled"
     )
-    WebDriverWait(browser, 30).until(
-        lambda d: "cancelled" in d.find_element(By.CSS_SELECTOR, "#title .badge").text
-    )
+    WebDriverWait(browser, 30).until(lambda _: "cancelled" in text_of(browser, "#title .badge"))
     assert not cancel.is_enabled()
     assert console_errors(browser) == []
 
@@ -246,9 +252,7 @@ def test_trial_table_sorts_by_a_metric_and_filters_by_state(stack: Stack, browse
 
     browser.execute_script("document.querySelector('#trials').scrollIntoView()")
     browser.find_element(By.CSS_SELECTOR, "#trials th[data-sort=dev_accuracy]").click()
-    WebDriverWait(browser, 10).until(
-        lambda d: "▼" in d.find_element(By.CSS_SELECTOR, "#trials th[data-sort=dev_accuracy]").text
-    )
+    WebDriverWait(browser, 10).until(lambda _: "▼" in text_of(browser, "#trials th[data-sort=dev_accuracy]"))
     values = [float(text) for text in column(3)]
     assert values == sorted(values, reverse=True) and len(values) == 6
     Select(browser.find_element(By.ID, "trial-state")).select_by_visible_text("failed")

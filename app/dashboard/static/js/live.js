@@ -4,13 +4,30 @@ export function followSearch(searchId, afterEventId, refresh, { minGapMs = 1000 
   const source = new EventSource(`/searches/${searchId}/events?after=${afterEventId}`);
   let timer = null;
   let last = 0;
+  let gap = minGapMs;
+  let running = false;
+  let missed = false;  // an event came while a refresh ran: refresh once more after it
   const schedule = () => {
-    if (timer) return;
-    const wait = Math.max(0, last + minGapMs - Date.now());
+    if (timer) {
+      missed ||= running;
+      return;
+    }
+    const wait = Math.max(0, last + gap - Date.now());
     timer = setTimeout(async () => {
-      timer = null;
       last = Date.now();
-      await refresh();
+      running = true;
+      try {
+        await refresh();
+      } finally {
+        running = false;
+        // A large search takes a while to redraw: leave the page at least twice that long idle.
+        gap = Math.max(minGapMs, 2 * (Date.now() - last));
+        timer = null;
+        if (missed) {
+          missed = false;
+          schedule();
+        }
+      }
     }, wait);
   };
   const kinds = ["trial_started", "epoch", "trial_completed", "trial_pruned", "trial_failed", "trial_requeued",

@@ -40,7 +40,9 @@ export function drawHistory(element, data) {
   const c = colors();
   const { trials } = data;
   const finite = trials.value.filter((v) => v !== null);
-  const floor = finite.length ? Math.min(...finite) : 0;
+  // Trials without a value are drawn at the worst value seen: the bottom when maximizing, the top when not.
+  const worst = data.direction === "maximize" ? Math.min : Math.max;
+  const floor = finite.length ? finite.reduce((a, b) => worst(a, b)) : 0;
   const traces = [];
   const marker = { completed: ["circle", 6], pruned: ["triangle-down", 7], failed: ["x", 8] };
   for (const [state, [symbol, size]] of Object.entries(marker)) {
@@ -49,7 +51,6 @@ export function drawHistory(element, data) {
     traces.push({
       type: "scattergl", mode: "markers", name: state,
       x: picked.map((i) => trials.number[i]),
-      // Failed trials have no value: they sit on the floor of the plot so they still show.
       y: picked.map((i) => trials.value[i] ?? floor),
       customdata: picked.map((i) => trials.id[i]),
       marker: { color: c.state[state], symbol, size, opacity: state === "completed" ? 0.75 : 0.9 },
