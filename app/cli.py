@@ -20,8 +20,8 @@ from rich.logging import RichHandler
 
 from app.cli_output import OutputFormat, trials_csv_text, trials_json_lines
 from app.cli_render import search_progress, trials_table
-from app.client import DEFAULT_API_URL, CaviarAPIError, CaviarClient
 from app.settings import get_settings
+from caviar import DEFAULT_API_URL, CaviarAPIError, CaviarClient
 
 app = typer.Typer(help="Caviar: hyperparameter search as a service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
