@@ -35,6 +35,7 @@ __all__ = [
     "fail",
     "load_spec",
     "print_table",
+    "terminal_width",
 ]
 
 
@@ -48,6 +49,11 @@ def print_table(renderable: RenderableType) -> None:
         console.print(renderable)
     else:
         Console(width=10_000, no_color=True, highlight=False).print(renderable, crop=False)
+
+
+def terminal_width() -> int | None:
+    """The width tables must fit: the terminal's, or None when output goes to a pipe or a file."""
+    return console.width if console.is_terminal else None
 
 
 def fail(message: str) -> NoReturn:

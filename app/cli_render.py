@@ -77,14 +77,28 @@ def _trials_table(
     return table
 
 
-def records_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    """A list (searches, workers, datasets): cells never fold; the last column gives way with an ellipsis."""
+def records_table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, width: int | None = None
+) -> Table:
+    """A list (searches, workers, datasets): cells never fold. With a `width`, the last column (a name, a
+    list of objectives) gives way with an ellipsis so that the others keep their full width."""
+    cells = [["-" if value is None else _format(value) for value in row] for row in rows]
+    if width is None:
+        return _records_table(title, columns, cells, None)
+    narrowest = len(columns[-1])
+    others = _width_of(_records_table(title, columns, cells, narrowest)) - narrowest
+    return _records_table(title, columns, cells, max(narrowest, width - others))
+
+
+def _records_table(
+    title: str, columns: Sequence[str], cells: list[list[str]], last_width: int | None
+) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD)
-    for index, column in enumerate(columns):
-        last = index == len(columns) - 1
-        table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=None if last else len(column))
-    for row in rows:
-        table.add_row(*("-" if value is None else _format(value) for value in row))
+    for column in columns[:-1]:
+        table.add_column(column, no_wrap=True)
+    table.add_column(columns[-1], no_wrap=True, overflow="ellipsis", max_width=last_width)
+    for row in cells:
+        table.add_row(*row)
     return table
 
 

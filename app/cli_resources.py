@@ -8,7 +8,17 @@ from typing import Annotated, Literal
 
 import typer
 
-from app.cli_common import DEFAULT_API_URL, ApiUrl, ListFormat, call, client, console, fail, print_table
+from app.cli_common import (
+    DEFAULT_API_URL,
+    ApiUrl,
+    ListFormat,
+    call,
+    client,
+    console,
+    fail,
+    print_table,
+    terminal_width,
+)
 from app.cli_output import json_lines
 from app.cli_render import records_table
 
@@ -22,7 +32,8 @@ def datasets(output: ListFormat = "table", api_url: ApiUrl = DEFAULT_API_URL) ->
         return
     console.print(f"built in: {', '.join(found['builtin'])}")
     rows = [[d["name"], d["n_rows"], d["n_features"], d["n_classes"], d["id"]] for d in found["uploaded"]]
-    print_table(records_table("uploaded datasets", ("name", "rows", "features", "classes", "id"), rows))
+    columns = ("name", "rows", "features", "classes", "id")
+    print_table(records_table("uploaded datasets", columns, rows, width=terminal_width()))
 
 
 def upload(
@@ -76,7 +87,8 @@ def workers(
         ]
         for w in found
     ]
-    print_table(records_table("workers", ("host", "pid", "state", "alive", "trial", "objectives"), rows))
+    columns = ("host", "pid", "state", "alive", "trial", "objectives")
+    print_table(records_table("workers", columns, rows, width=terminal_width()))
 
 
 COMMANDS = (datasets, upload, workers)

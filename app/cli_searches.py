@@ -18,6 +18,7 @@ from app.cli_common import (
     console,
     load_spec,
     print_table,
+    terminal_width,
 )
 from app.cli_output import OutputFormat, json_lines, trials_csv_text
 from app.cli_render import fields_table, records_table, search_progress, trials_table
@@ -59,12 +60,12 @@ def searches(
     if output != "table":
         sys.stdout.write(json_lines(found))
         return
-    columns = ("id", "state", "objective", "dataset", "metric", "created", "name")
+    columns = ("id", "state", "objective", "dataset", "created", "name")
     rows = [
-        [s["id"], s["state"], s["objective"], s["dataset"], s["metric"], _day(s["created_at"]), s["name"]]
+        [s["id"], s["state"], s["objective"], s["dataset"], _minute(s["created_at"]), s["name"]]
         for s in found
     ]
-    print_table(records_table("searches", columns, rows))
+    print_table(records_table("searches", columns, rows, width=terminal_width()))
 
 
 def show(search_id: SearchId, output: ListFormat = "table", api_url: ApiUrl = DEFAULT_API_URL) -> None:
@@ -124,7 +125,9 @@ def best(
         search = call(api.search, search_id)
         top = call(api.best, search_id, k)
     print_table(
-        trials_table(top, search["metric"], f"best of search {search_id}", show_state=False, width=_width())
+        trials_table(
+            top, search["metric"], f"best of search {search_id}", show_state=False, width=terminal_width()
+        )
     )
 
 
@@ -147,7 +150,9 @@ def trials(
     elif output == "csv":
         sys.stdout.write(trials_csv_text(found))
     else:
-        print_table(trials_table(found, search["metric"], f"trials of search {search_id}", width=_width()))
+        print_table(
+            trials_table(found, search["metric"], f"trials of search {search_id}", width=terminal_width())
+        )
 
 
 def trial(
@@ -176,7 +181,7 @@ def trial(
     if curve:
         names = sorted({name for point in curve for name in point["metrics"]})
         rows = [[point["step"], *(point["metrics"].get(name) for name in names)] for point in curve]
-        print_table(records_table("learning curve", ("step", *names), rows))
+        print_table(records_table("learning curve", ("step", *names), rows, width=terminal_width()))
 
 
 def importance(search_id: SearchId, api_url: ApiUrl = DEFAULT_API_URL) -> None:
@@ -185,7 +190,7 @@ def importance(search_id: SearchId, api_url: ApiUrl = DEFAULT_API_URL) -> None:
         result = call(api.importance, search_id)
     rows = [[name, share, "█" * round(share * 40)] for name, share in result["importances"].items()]
     title = f"importance in search {search_id} ({result['method']}, {result['n_trials']} trials)"
-    print_table(records_table(title, ("parameter", "share", ""), rows))
+    print_table(records_table(title, ("parameter", "share", ""), rows, width=terminal_width()))
 
 
 def follow(api: CaviarClient, search_id: int) -> None:
@@ -196,15 +201,13 @@ def follow(api: CaviarClient, search_id: int) -> None:
     console.print(f"search {search_id} {search['state']}: {search['counts']}")
     top = api.best(search_id, 5)
     print_table(
-        trials_table(top, search["metric"], f"best of search {search_id}", show_state=False, width=_width())
+        trials_table(
+            top, search["metric"], f"best of search {search_id}", show_state=False, width=terminal_width()
+        )
     )
 
 
-def _width() -> int | None:
-    return console.width if console.is_terminal else None
-
-
-def _day(timestamp: Any) -> str:
+def _minute(timestamp: Any) -> str:
     return str(timestamp)[:16].replace("T", " ")
 
 
