@@ -129,7 +129,7 @@ def _digits() -> Any:
 
 def _mlp_problem(epochs: int) -> Problem:
     def objective(params: Mapping[str, Any], seed: int) -> Evaluation:
-        from workers.objectives.base import TrialDiverged
+        from caviar import TrialDiverged
         from workers.objectives.mlp import mlp
 
         fixed = {"epochs": epochs, "n_layers": 1, "optimizer": "adam", "batch_size": 64}
