@@ -76,21 +76,21 @@ class Job:
 class Outcome:
     job: Job
     run: Run
-    seconds: float
+    cpu_seconds: float
 
 
 def run_job(job: Job) -> Outcome:
     """One search in a worker process (jobs name the problem: closures don't pickle)."""
     threadpool_limits(1)
     problem = problem_named(job.suite, job.problem)
-    started = time.perf_counter()
+    started = time.process_time()
     if job.method.startswith("caviar "):
         run = run_caviar(strategy_spec(job.method), problem, job.seed, job.parallel, job.budget)
     else:
         run = run_optuna(job.method.removeprefix("optuna "), problem, job.seed, job.parallel, job.budget)
-    return Outcome(job, run, time.perf_counter() - started)
+    return Outcome(job, run, time.process_time() - started)
 
 
-def latency_job(method: str, completed: int, running: int, steps: int) -> list[float]:
+def latency_job(method: str, completed: int, running: int, steps: int) -> list[tuple[float, float]]:
     threadpool_limits(1)
     return proposal_latency(strategy_spec(method), completed=completed, running=running, steps=steps)
