@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,7 +92,8 @@ def _preamble(
     marks = ", ".join(f"@{m}" for m in search_report.checkpoints(budget))
     listed = "; ".join(f"`{p.name}` ({p.what}, {p.direction})" for p in problems)
     return (
-        f"`{command}` (took {wall_seconds / 60:.1f} min on {args.processes} processes; the searches used "
+        f"`{command}` on commit {_commit()} (took {wall_seconds / 60:.1f} min on {args.processes} processes; "
+        "the searches used "
         f"{cpu_minutes:.1f} CPU-min): Optuna "
         f"{optuna.__version__}, onnxruntime {onnxruntime.__version__}; seeds {seeds.start}-{seeds.stop - 1} "
         f"for every method ({len(seeds)} per problem and mode; our defaults were chosen on seeds 0-9, so "
@@ -114,6 +116,19 @@ def _preamble(
         "observed value (what a user would deploy); the others have no noise. Each trial's seed depends "
         "on (seed, trial number) only, the same for every method.\n"
     )
+
+
+def _commit() -> str:
+    """The checked-out commit, marked `+changes` when the work tree differs from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + (" +changes" if dirty.stdout.strip() else "")
 
 
 def write_section(path: Path, heading: str, text: str) -> None:
