@@ -1,4 +1,4 @@
-"""The `mlp` objective against a test double of the TrialContext protocol."""
+"""The `mlp` objective against a test double of the `caviar.Trial` protocol."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.domain.catalog.mlp_params import MLP_CURVE_METRICS, MLP_METRICS, MLP_PARAMETERS, validate_params
+from caviar import Dataset, InvalidParams, TrialDiverged, TrialPruned
 from workers.datasets.builtin import load_builtin
-from workers.objectives.base import Dataset, InvalidParams, TrialDiverged, TrialPruned
-from workers.objectives.mlp import MLP_CURVE_METRICS, MLP_METRICS, MLP_PARAMETERS, mlp, validate_params
+from workers.objectives.mlp import mlp
 
 ISSUE_PARAMETERS = {
     "n_layers",
@@ -43,7 +44,7 @@ ISSUE_PARAMETERS = {
 
 @dataclass
 class RecordingTrial:
-    """A TrialContext that serves a fixed dataset, records reports and stops after `stop_after` reports."""
+    """A `caviar.Trial` that serves a fixed dataset, records reports and stops after `stop_after` reports."""
 
     dataset: Dataset
     seed: int = 0
