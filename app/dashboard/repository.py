@@ -43,6 +43,7 @@ class TrialRow:
     value: float | None
     round: int | None
     params: dict[str, Any]
+    metrics: dict[str, Any] | None
 
 
 class DashboardRepository:
@@ -90,7 +91,7 @@ class DashboardRepository:
 
     def trial_rows(self, search_id: int) -> list[TrialRow]:
         statement = (
-            select(Trial.id, Trial.number, Trial.state, Trial.value, Trial.round, Trial.params)
+            select(Trial.id, Trial.number, Trial.state, Trial.value, Trial.round, Trial.params, Trial.metrics)
             .where(Trial.search_id == search_id)
             .order_by(Trial.number)
         )

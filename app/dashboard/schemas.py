@@ -43,6 +43,9 @@ class TrialColumns(BaseModel):
     number: list[int]
     state: list[str]
     value: list[float | None]
+    reported: list[float | None] = Field(
+        description="`value`, or for a pruned trial the metric it last reported before it was stopped."
+    )
     round: list[int | None]
     params: dict[str, list[Any]] = Field(
         description="Parameter name -> its value in each trial (null: absent)."

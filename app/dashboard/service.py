@@ -52,7 +52,7 @@ def plot_data(session: Session, search_id: int, *, max_curves: int, max_points_p
         metric=search.metric,
         direction=search.direction,
         best_trial_id=best.id if best else None,
-        trials=_columns(rows),
+        trials=_columns(rows, search.metric),
         curves=curves,
         curves_total=len(started),
         last_event_id=last_event_id,
@@ -97,7 +97,15 @@ def _best(rows: Sequence[TrialRow], *, maximize: bool) -> TrialRow | None:
     return best
 
 
-def _columns(rows: Sequence[TrialRow]) -> TrialColumns:
+def _reported(row: TrialRow, metric: str) -> float | None:
+    # A pruned trial has no `value`, but its final metrics hold what it last reported.
+    if row.value is not None:
+        return row.value
+    reported = (row.metrics or {}).get(metric)
+    return float(reported) if isinstance(reported, int | float) else None
+
+
+def _columns(rows: Sequence[TrialRow], metric: str) -> TrialColumns:
     names = sorted({name for row in rows for name in row.params})
     params: dict[str, list[Any]] = {name: [row.params.get(name) for row in rows] for name in names}
     return TrialColumns(
@@ -105,6 +113,7 @@ def _columns(rows: Sequence[TrialRow]) -> TrialColumns:
         number=[row.number for row in rows],
         state=[row.state for row in rows],
         value=[row.value for row in rows],
+        reported=[_reported(row, metric) for row in rows],
         round=[row.round for row in rows],
         params=params,
     )

@@ -78,3 +78,15 @@ def test_plot_data_holds_every_trial_and_the_best_curve_within_the_bounds(
 
 def test_plot_data_of_a_missing_search_is_404(client: TestClient) -> None:
     assert client.get("/dashboard/api/searches/999/plot-data").status_code == 404
+
+
+def test_plot_data_reports_where_a_pruned_trial_stood_when_it_was_stopped(
+    client: TestClient, settings: Settings
+) -> None:
+    search_id, trials = queued_search(client, 2)
+    record(settings, trials[0]["id"], state="pruned", metrics={"dev_accuracy": 0.3})
+    record(settings, trials[1]["id"], metrics={"dev_accuracy": 0.9}, value=0.9)
+
+    columns = client.get(f"/dashboard/api/searches/{search_id}/plot-data").json()["trials"]
+    assert columns["value"] == [None, 0.9]
+    assert columns["reported"] == [0.3, 0.9]

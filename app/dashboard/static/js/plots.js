@@ -39,8 +39,8 @@ function indicesBy(trials, predicate) {
 export function drawHistory(element, data) {
   const c = colors();
   const { trials } = data;
-  const finite = trials.value.filter((v) => v !== null);
-  // Trials without a value are drawn at the worst value seen: the bottom when maximizing, the top when not.
+  const finite = trials.reported.filter((v) => v !== null);
+  // The worst value seen: the bottom when maximizing, the top when not.
   const worst = data.direction === "maximize" ? Math.min : Math.max;
   const floor = finite.length ? finite.reduce((a, b) => worst(a, b)) : 0;
   const traces = [];
@@ -51,7 +51,8 @@ export function drawHistory(element, data) {
     traces.push({
       type: "scattergl", mode: "markers", name: state,
       x: picked.map((i) => trials.number[i]),
-      y: picked.map((i) => trials.value[i] ?? floor),
+      // A pruned trial is drawn at the last value it reported; a failed one at the worst value seen.
+      y: picked.map((i) => trials.reported[i] ?? floor),
       customdata: picked.map((i) => trials.id[i]),
       marker: { color: c.state[state], symbol, size, opacity: state === "completed" ? 0.75 : 0.9 },
       hovertemplate: `trial #%{x}<br>${data.metric} %{y:.4g}<extra>${state}</extra>`,

@@ -106,7 +106,7 @@ function skeleton(search, params) {
     </div>
     <div class="panel"><h2>Optimization history</h2><div id="plot-history" class="plot trial-click"></div>
       <div class="note">Every trial's final ${esc(search.metric)} by trial number; the line is the best so far.
-        Pruned trials ▼, failed ✕ (at the bottom: no value). Click a point to open its trial.</div></div>
+        Pruned trials ▼ at the value they last reported, failed ✕ at the worst value (they have none). Click a point to open its trial.</div></div>
     <div class="grid-2">
       <div class="panel"><h2>Learning curves</h2><div id="plot-curves" class="plot trial-click"></div>
         <div class="note">Pruned trials end where they were stopped (✕). Click a curve to open its trial.
