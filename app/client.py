@@ -15,8 +15,8 @@ import httpx
 from app.sse import iter_events
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
-FINISHED_STATES = frozenset({"completed", "cancelled"})
-FINAL_EVENT_KINDS = frozenset({"search_completed", "search_cancelled"})
+FINISHED_STATES = frozenset({"completed", "cancelled", "failed"})
+FINAL_EVENT_KINDS = frozenset({"search_completed", "search_cancelled", "search_failed"})
 ETAG_CACHE_SIZE = 64
 EVENTS_READ_TIMEOUT = 60.0  # the server sends a keepalive comment every 15 s
 

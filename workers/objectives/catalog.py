@@ -13,6 +13,7 @@ class ObjectiveInfo:
     parameters: frozenset[str] | None  # None: any parameter name is accepted
     metrics: frozenset[str]
     validate_params: Callable[[Mapping[str, Any]], object]
+    uses_dataset: bool = True
 
 
 def builtin_objective_info(name: str) -> ObjectiveInfo | None:
@@ -24,5 +25,7 @@ def builtin_objective_info(name: str) -> ObjectiveInfo | None:
     if name == "quadratic":
         from workers.objectives import quadratic
 
-        return ObjectiveInfo("quadratic", None, quadratic.QUADRATIC_METRICS, quadratic.validate_params)
+        return ObjectiveInfo(
+            "quadratic", None, quadratic.QUADRATIC_METRICS, quadratic.validate_params, uses_dataset=False
+        )
     return None
