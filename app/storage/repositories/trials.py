@@ -191,6 +191,11 @@ class TrialRepository:
     def clear_curve(self, trial_id: int) -> None:
         self.session.execute(delete(TrialMetric).where(TrialMetric.trial_id == trial_id))
 
+    def clear_curve_step(self, trial_id: int, step: int) -> None:
+        self.session.execute(
+            delete(TrialMetric).where(TrialMetric.trial_id == trial_id, TrialMetric.step == step)
+        )
+
     def add_curve_point(self, trial_id: int, step: int, metrics: dict[str, float | None]) -> None:
         self.session.add_all(
             TrialMetric(trial_id=trial_id, step=step, name=name, value=value)
