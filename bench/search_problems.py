@@ -128,7 +128,7 @@ def _digits() -> Any:
 
 def mlp_objective(epochs: int) -> Objective:
     def objective(params: Mapping[str, Any], seed: int) -> float:
-        from workers.objectives.base import TrialDiverged
+        from caviar import TrialDiverged
         from workers.objectives.mlp import mlp
 
         fixed = {"epochs": epochs, "n_layers": 1, "optimizer": "adam", "batch_size": 64}

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from app.domain.catalog.mlp_config import TrainConfig
 from workers.datasets.builtin import load_builtin
-from workers.nn.config import TrainConfig
 from workers.nn.data import EpochShuffler, Standardizer, batch_bounds
 from workers.nn.losses import targets
 from workers.nn.train import build_network, optimizer_step, run_epoch

@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.domain.catalog import BUILTIN_DATASETS
+from app.domain.dataset_files import dataset_from_npz_bytes
 from app.storage.db import session_scope
 from app.storage.repositories import DatasetRepository
-from workers.datasets.builtin import BUILTIN_DATASETS, load_builtin
-from workers.datasets.upload import dataset_from_npz_bytes
-from workers.objectives.base import Dataset
+from caviar import Dataset
+from workers.datasets.builtin import load_builtin
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from app.domain.trial_state import TrialState
 from app.queue import enqueue_after_commit
 from app.services.trial_runs import ClaimedRun, Outcome, claim_trial, finish_trial, release_trial
 from app.storage.db import session_scope
-from workers.objectives.base import InvalidParams, TrialDiverged, TrialPruned
+from caviar import InvalidParams, TrialDiverged, TrialPruned
 from workers.objectives.registry import get_objective, installed_objectives
 from workers.runtime import WorkerRuntime, current_runtime
 from workers.trial_context import WorkerTrialContext

@@ -1,14 +1,16 @@
-"""The TrialContext a worker hands to an objective: reports go to the database, verdicts come back."""
+"""The `caviar.Trial` a worker hands to an objective: reports go to the database, verdicts come back."""
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 from app.services.trial_runs import ClaimedRun, record_epoch
 from app.storage.db import session_scope
+from caviar import Dataset
 from workers.dataset_cache import DatasetCache
-from workers.objectives.base import Dataset
 
 
 class WorkerTrialContext:
@@ -29,6 +31,10 @@ class WorkerTrialContext:
     @property
     def trial_id(self) -> int:
         return self.run.trial_id
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.run.params
 
     @property
     def seed(self) -> int:

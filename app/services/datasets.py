@@ -9,12 +9,12 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from app.domain.catalog import BUILTIN_DATASETS
+from app.domain.dataset_files import dataset_to_npz_bytes, parse_upload
 from app.errors import InvalidSpec, NotFound
 from app.storage.models import StoredDataset, utcnow
 from app.storage.repositories import DatasetRepository
-from workers.datasets.builtin import BUILTIN_DATASETS
-from workers.datasets.upload import dataset_to_npz_bytes, parse_upload
-from workers.objectives.base import InvalidParams
+from caviar import InvalidParams
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 

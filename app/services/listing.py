@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import SQLColumnExpression
 from sqlalchemy.orm import Session
 
+from app.domain.catalog import builtin_objective_info
 from app.errors import InvalidRequest, InvalidSpec, NotFound
 from app.settings import Settings
 from app.storage.keyset import KeysetOrder, SortField, parse_value
@@ -33,7 +34,6 @@ from app.storage.repositories.listing import (
     WorkerFilter,
     trial_sort_field,
 )
-from workers.objectives.catalog import builtin_objective_info
 
 T = TypeVar("T")
 SORT_PATTERN = re.compile(r"^(-?)([A-Za-z0-9_.\-]{1,100})$")

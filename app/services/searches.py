@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.domain.catalog import BUILTIN_OBJECTIVES
 from app.domain.trial_state import SearchState, TrialState
 from app.errors import Conflict, NotFound
 from app.services.ask_tell import Enqueue, advance_search
@@ -25,7 +26,6 @@ from app.storage.repositories import (
     TrialRepository,
     WorkerRepository,
 )
-from workers.objectives.registry import BUILTIN_OBJECTIVES
 
 log = logging.getLogger(__name__)
 

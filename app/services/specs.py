@@ -8,15 +8,14 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.domain.catalog import BUILTIN_DATASETS, builtin_objective_info, validate_dataset_options
 from app.domain.pruners import Pruner, build_pruner
 from app.domain.space import SearchSpace
 from app.domain.strategies import Strategy, build_strategy
 from app.errors import InvalidSpec
 from app.services.spec_model import SearchSpec
 from app.settings import Settings
-from workers.datasets.builtin import BUILTIN_DATASETS, validate_dataset_options
-from workers.objectives.base import InvalidParams
-from workers.objectives.catalog import builtin_objective_info
+from caviar import InvalidParams
 
 EXTERNAL = "external"
 """The objective of searches whose trials clients evaluate themselves (ask/tell), never queued to workers."""

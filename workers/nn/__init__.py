@@ -4,7 +4,7 @@ Modules follow the math: `activations`, `init`, `params` (the flat parameter buf
 cost, backward), `batchnorm`, `dropout`, `losses`, `optimizers`, `schedules`, `data`, `metrics`, `train`.
 """
 
-from workers.nn.config import PARAMETER_NAMES, TrainConfig
+from app.domain.catalog.mlp_config import PARAMETER_NAMES, TrainConfig
 from workers.nn.network import Network
 from workers.nn.threads import limit_blas_threads
 from workers.nn.train import EpochMetrics, TrainResult, build_network, train

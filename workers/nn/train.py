@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workers.nn.config import TrainConfig
+from app.domain.catalog.mlp_config import TrainConfig
+from caviar import Dataset, InvalidParams, TrialDiverged
 from workers.nn.data import EpochShuffler, Split, Standardizer, batch_bounds, stratified_split
 from workers.nn.init import initialize
 from workers.nn.losses import evaluate_logits, targets
@@ -18,7 +19,6 @@ from workers.nn.optimizers import OptimizerState, Step, make_step
 from workers.nn.params import layout_for
 from workers.nn.schedules import learning_rate_at
 from workers.nn.workspace import workspace_bytes
-from workers.objectives.base import Dataset, InvalidParams, TrialDiverged
 
 MAX_TRAINING_BYTES = 2**30
 PARAMETER_COPIES = 7

@@ -9,12 +9,12 @@ import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from workers.objectives.base import Objective
+from app.domain.catalog.objectives import BUILTIN_OBJECTIVES
+from caviar import Objective
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "caviar.objectives"
-BUILTIN_OBJECTIVES = ("mlp", "quadratic")
 
 
 def _builtin(name: str) -> Objective:

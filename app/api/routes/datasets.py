@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
 from app.api.schemas import ErrorResponse
+from app.domain.catalog import BUILTIN_DATASETS
 from app.errors import InvalidSpec
 from app.services import datasets as service
-from workers.datasets.builtin import BUILTIN_DATASETS
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 

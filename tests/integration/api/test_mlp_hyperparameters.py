@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.domain.catalog import MLP_PARAMETERS
+from caviar import Dataset
 from tests.integration.helpers import quick_spec
 from workers.datasets.builtin import load_builtin
-from workers.objectives.base import Dataset
-from workers.objectives.mlp import MLP_PARAMETERS, mlp
+from workers.objectives.mlp import mlp
 
 BASE: dict[str, Any] = {
     "epochs": 4,

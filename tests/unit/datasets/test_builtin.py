@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from workers.datasets.builtin import BUILTIN_DATASETS, load_builtin, validate_dataset_options
-from workers.objectives.base import InvalidParams
+from app.domain.catalog import BUILTIN_DATASETS, validate_dataset_options
+from caviar import InvalidParams
+from workers.datasets.builtin import load_builtin
 
 EXPECTED_SHAPES = {
     "digits": (1797, 64, 10),

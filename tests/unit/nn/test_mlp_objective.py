@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.domain.catalog.mlp_params import MLP_CURVE_METRICS, MLP_METRICS, MLP_PARAMETERS, validate_params
+from caviar import Dataset, InvalidParams, TrialDiverged, TrialPruned
 from workers.datasets.builtin import load_builtin
-from workers.objectives.base import Dataset, InvalidParams, TrialDiverged, TrialPruned
-from workers.objectives.mlp import MLP_CURVE_METRICS, MLP_METRICS, MLP_PARAMETERS, mlp, validate_params
+from workers.objectives.mlp import mlp
 
 ISSUE_PARAMETERS = {
     "n_layers",

@@ -7,10 +7,10 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
+from app.domain.catalog.mlp_config import TrainConfig
+from caviar import InvalidParams, TrialDiverged
 from workers.datasets.builtin import load_builtin
-from workers.nn.config import TrainConfig
 from workers.nn.train import EpochMetrics, evaluate, train
-from workers.objectives.base import InvalidParams, TrialDiverged
 
 # The documented good configurations (docs/trainer.md). Over seeds 0-9 their dev accuracy ranged
 # 0.972-0.994 on digits and 0.965-1.000 on breast_cancer (a dev set of 113: 0.965 is 4 errors).

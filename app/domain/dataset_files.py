@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 
-from workers.objectives.base import Dataset, InvalidParams
+from caviar import Dataset, InvalidParams
 
 MIN_EXAMPLES = 10
 MAX_CLASSES = 1000

@@ -8,8 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from workers.datasets.upload import dataset_from_npz_bytes, dataset_to_npz_bytes, parse_upload
-from workers.objectives.base import InvalidParams
+from app.domain.dataset_files import dataset_from_npz_bytes, dataset_to_npz_bytes, parse_upload
+from caviar import InvalidParams
 
 LIMIT = 1_000_000
 

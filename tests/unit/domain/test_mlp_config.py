@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from workers.nn.config import TrainConfig
-from workers.objectives.base import InvalidParams
+from app.domain.catalog.mlp_config import TrainConfig
+from caviar import InvalidParams
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,17 @@
-"""The contract between a worker and an objective: params in, learning curve reported, metrics out."""
+"""The objective-plugin contract: what an objective receives (a `Trial`) and what it may raise.
+
+Self-contained on purpose (standard library only at run time): a plugin package, the workers and the API's
+spec checks all import it, and importing it never imports the server.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class TrialPruned(Exception):  # noqa: N818 - reads as a verdict, like Optuna's
@@ -15,6 +20,15 @@ class TrialPruned(Exception):  # noqa: N818 - reads as a verdict, like Optuna's
 
 class TrialDiverged(Exception):  # noqa: N818
     """Raised by an objective whose loss became NaN or infinite: the trial fails with reason `diverged`."""
+
+
+class InvalidParams(ValueError):
+    """A hyperparameter an objective does not accept, or a value out of its range (the trial fails)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -27,11 +41,17 @@ class Dataset:
     n_classes: int
 
 
-class TrialContext(Protocol):
+@runtime_checkable
+class Trial(Protocol):
     """What an objective sees of its trial."""
 
     @property
     def trial_id(self) -> int: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """This trial's hyperparameters (the same mapping the objective is called with)."""
+        ...
 
     @property
     def seed(self) -> int:
@@ -51,13 +71,5 @@ class TrialContext(Protocol):
         ...
 
 
-Objective = Callable[[Mapping[str, Any], TrialContext], Mapping[str, float]]
-
-
-class InvalidParams(ValueError):
-    """A hyperparameter an objective does not accept, or a value out of its range."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-        self.message = message
+Objective = Callable[[Mapping[str, Any], Trial], Mapping[str, float]]
+"""`objective(params, trial) -> final metrics`; register it under the `caviar.objectives` entry point."""

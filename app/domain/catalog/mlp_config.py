@@ -1,4 +1,8 @@
-"""`TrainConfig`: every hyperparameter of the trainer, validated when constructed."""
+"""`TrainConfig`: every hyperparameter of the `mlp` objective's trainer, validated when constructed.
+
+It lives in the domain because the API checks a spec's fixed values with it before any trial runs; the
+trainer (`workers/nn/`) takes it as its input.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Literal
 
-from workers.objectives.base import InvalidParams
+from caviar import InvalidParams
 
 Activation = Literal["relu", "tanh", "leaky_relu"]
 Output = Literal["auto", "softmax", "sigmoid"]
