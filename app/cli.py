@@ -206,11 +206,20 @@ def _follow(client: CaviarClient, search_id: int) -> None:
     with progress:
         search = client.wait(search_id, poll_seconds=0.5, on_progress=update)
     console.print(f"search {search_id} {search['state']}: {search['counts']}")
+    if not search["counts"].get("completed"):
+        error = search.get("error") or _first_trial_error(client, search_id)
+        console.print(f"[red]no trial completed{f'; first error: {error}' if error else ''}[/red]")
+        raise typer.Exit(1)
     console.print(
         trials_table(
             client.best(search_id, 5), search["metric"], f"best of search {search_id}", show_state=False
         )
     )
+
+
+def _first_trial_error(client: CaviarClient, search_id: int) -> str | None:
+    failed = list(client.trials(search_id, state="failed", sort="finished_at", limit=1))
+    return str(failed[0]["error"]) if failed else None
 
 
 def _wait_for_api(client: CaviarClient, stack: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
