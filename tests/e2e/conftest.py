@@ -33,10 +33,13 @@ class Stack:
     api: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"worker-{len(self.workers)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "app.cli", "worker"],
+            env={**self.env, **(extra_env or {})},
+            stdout=log,
+            stderr=log,
         )
         self.workers.append(process)
         return process
