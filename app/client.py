@@ -288,3 +288,40 @@ class CaviarClient:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"search {search_id} still {search['state']} after {timeout} s")
             time.sleep(poll_seconds)
+
+    def ask(self, search_id: int, *, asker: str | None = None) -> dict[str, Any] | None:
+        """Take the next trial of an `external` search, with a lease; None when none is free right now."""
+        response = self._http.post(f"/searches/{search_id}/ask", json={"asker": asker} if asker else None)
+        raise_for_error(response)
+        return None if response.status_code == 204 else dict(response.json())
+
+    def report(self, trial_id: int, attempt: int, step: int, metrics: Mapping[str, float]) -> bool:
+        """One learning-curve point of a trial you hold (renews its lease); True: the pruner says stop."""
+        body = {"attempt": attempt, "step": step, "metrics": dict(metrics)}
+        return bool(self._request("POST", f"/trials/{trial_id}/report", json=body)["should_stop"])
+
+    def tell(
+        self,
+        trial_id: int,
+        attempt: int,
+        metrics: Mapping[str, float] | None = None,
+        *,
+        state: str = "completed",
+        error: str | None = None,
+    ) -> dict[str, Any]:
+        """How a trial you hold ended: its metrics, or state `failed` (with `error`), `pruned`, `released`."""
+        body: dict[str, Any] = {"attempt": attempt, "state": state}
+        if metrics is not None:
+            body["metrics"] = dict(metrics)
+        if error is not None:
+            body["error"] = error
+        result: dict[str, Any] = self._request("POST", f"/trials/{trial_id}/tell", json=body)
+        return result
+
+    def optimize(
+        self, search_id: int, objective: Any, *, n_trials: int | None = None, n_jobs: int = 1
+    ) -> list[dict[str, Any]]:
+        """Evaluate an `external` search's trials in this process: `objective(trial)` returns metrics."""
+        from app.optimize import optimize
+
+        return optimize(self, search_id, objective, n_trials=n_trials, n_jobs=n_jobs)
