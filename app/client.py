@@ -319,9 +319,15 @@ class CaviarClient:
         return result
 
     def optimize(
-        self, search_id: int, objective: Any, *, n_trials: int | None = None, n_jobs: int = 1
+        self,
+        search_id: int,
+        objective: Any,
+        *,
+        n_trials: int | None = None,
+        n_jobs: int = 1,
+        asker: str | None = None,
     ) -> list[dict[str, Any]]:
         """Evaluate an `external` search's trials in this process: `objective(trial)` returns metrics."""
         from app.optimize import optimize
 
-        return optimize(self, search_id, objective, n_trials=n_trials, n_jobs=n_jobs)
+        return optimize(self, search_id, objective, n_trials=n_trials, n_jobs=n_jobs, asker=asker)
