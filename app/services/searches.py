@@ -117,11 +117,16 @@ def search_view(session: Session, search_id: int, settings: Settings) -> SearchV
     return SearchView(search, counts, best[0] if best else None, strategy, waiting)
 
 
+def is_served(session: Session, search: Search, settings: Settings) -> bool:
+    """Whether a live worker runs the search's objective (always true of finished and external ones)."""
+    if search.state != SearchState.RUNNING or search.objective == EXTERNAL:
+        return True
+    return search.objective in advertised_objectives(session, settings)
+
+
 def _waiting_reason(session: Session, search: Search, queued: int, settings: Settings) -> str | None:
     """Why queued trials are not running: no live worker runs the objective (they wait, never fail)."""
-    if search.state != SearchState.RUNNING or not queued or search.objective == EXTERNAL:
-        return None
-    if search.objective in advertised_objectives(session, settings):
+    if not queued or is_served(session, search, settings):
         return None
     return (
         f"no live worker runs objective {search.objective!r}: {queued} queued trial(s) wait until one "

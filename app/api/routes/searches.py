@@ -115,7 +115,8 @@ def get_search(
     search_id: SearchId, session: ReadSessionDep, settings: SettingsDep, conditional: ConditionalDep
 ) -> SearchOut:
     """A search with its trial counts per state, best trial so far, strategy progress and any error."""
-    conditional.check(listing.search_fingerprint(session, search_id))
+    served = service.is_served(session, service.get_search(session, search_id), settings)
+    conditional.check((*listing.search_fingerprint(session, search_id), served))  # `waiting` changes too
     return search_out(session, search_id, settings)
 
 
