@@ -98,11 +98,17 @@ def enqueue_after_commit(queues: TrialQueues | None, trials: list[TrialJob], *, 
 
 
 def jobs_alive(queues: TrialQueues, trials: list[TrialJob]) -> list[bool]:
-    """Whether each trial run still has a job waiting or running on Redis."""
+    """Whether each trial run still has a job waiting or running on Redis, on its objective's queue (a job
+    left on another queue, e.g. the single queue of releases before routing by objective, counts as lost)."""
     job_ids = [job_id_for(trial.trial_id, trial.attempt) for trial in trials]
     try:
         jobs = Job.fetch_many(job_ids, connection=queues.connection, serializer=JSONSerializer)
-        return [job is not None and job.get_status(refresh=False) in _LIVE_STATUSES for job in jobs]
+        return [
+            job is not None
+            and job.get_status(refresh=False) in _LIVE_STATUSES
+            and job.origin == queues.for_objective(trial.objective).name
+            for job, trial in zip(jobs, trials, strict=True)
+        ]
     except RedisError as error:
         raise InfrastructureError(f"could not read jobs from Redis: {error}") from error
 

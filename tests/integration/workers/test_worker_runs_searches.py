@@ -6,9 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
 from sqlalchemy import update
 
-from app.queue import enqueue_after_commit, trial_queues
+from app.queue import RUN_TRIAL, enqueue_after_commit, job_id_for, trial_queues
 from app.services.searches import create_search
 from app.services.spec_model import SearchSpec
 from app.settings import Settings
@@ -70,6 +72,22 @@ def test_lost_queue_is_rebuilt_from_the_database(settings: Settings) -> None:
     search_id = submit(settings, quick_spec())
     assert settings.redis_url is not None
     Redis.from_url(settings.redis_url).flushdb()
+    with session_scope(settings.database_url) as session:
+        session.execute(update(Trial).values(updated_at=utcnow() - timedelta(minutes=1)))
+    run_worker(settings, burst=True)
+    assert [t.state for t in trials_of(settings, search_id)] == ["completed"] * 4
+
+
+def test_jobs_left_on_the_single_queue_of_earlier_releases_are_moved_to_their_objective_queue(
+    settings: Settings,
+) -> None:
+    search_id = submit(settings, quick_spec())
+    assert settings.redis_url is not None
+    connection = Redis.from_url(settings.redis_url)
+    connection.flushdb()
+    legacy = Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
+    for trial in trials_of(settings, search_id):
+        legacy.enqueue_call(RUN_TRIAL, args=(trial.id,), job_id=job_id_for(trial.id, trial.attempt))
     with session_scope(settings.database_url) as session:
         session.execute(update(Trial).values(updated_at=utcnow() - timedelta(minutes=1)))
     run_worker(settings, burst=True)
