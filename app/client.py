@@ -209,7 +209,7 @@ class CaviarClient:
         return response.text
 
     def events(self, search_id: int, *, after: int | None = None) -> Iterator[dict[str, Any]]:
-        """The search's events as they happen, in order, until it completes or is cancelled.
+        """The search's events as they happen, in order, until it completes, fails or is cancelled.
 
         Each event is `{"id", "search_id", "kind", "trial_id", "created_at", "payload"}`. A dropped
         connection is resumed after the last event received (`Last-Event-ID`), so none is missed.
