@@ -8,9 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --create-home --uid 10001 caviar
 
-# An editable install keeps `migrations/` next to `app/`, where `caviar db upgrade` looks for it.
+# An editable install keeps `migrations/` next to `app/`, where `caviar db upgrade` looks for it
+# (the `caviar` command finds `app/` at the source root, see caviar/_server/__init__.py).
 WORKDIR /srv/caviar
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
+COPY caviar ./caviar
 COPY app ./app
 COPY workers ./workers
 COPY migrations ./migrations

@@ -9,13 +9,16 @@ PYTEST_ARGS ?= -n 2
 
 venv: $(STAMP)
 
+# The wheel ships app/ and workers/ inside caviar/ (setup.py); in the source tree they stay top-level
+# folders, which caviar-source-tree.pth puts on the venv's path for the tests, bench/ and `python -m app.cli`.
 # flock: `make up` and `make test` started together build the venv once, the second waiting for the first.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@flock $(VENV).lock sh -c '\
-	  if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ]; then \
+	  if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ] || [ setup.py -nt $(STAMP) ]; then \
 	    $(PYTHON) -m venv $(VENV) && \
 	    $(BIN)/python -m pip install --quiet --upgrade pip && \
 	    $(BIN)/python -m pip install --quiet -e ".[dev]" && \
+	    $(BIN)/python -c "import site, sys; open(site.getsitepackages()[0] + \"/caviar-source-tree.pth\", \"w\").write(sys.argv[1] + \"\\n\")" "$(CURDIR)" && \
 	    touch $(STAMP); \
 	  fi'
 
@@ -26,8 +29,8 @@ up: venv
 
 ## Set up and run the test suite (ruff and mypy included).
 test: venv
-	$(BIN)/ruff check app workers tests bench migrations
-	$(BIN)/mypy app workers
+	$(BIN)/ruff check caviar app workers tests bench migrations setup.py
+	$(BIN)/mypy caviar app workers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## The suite without the slow end-to-end and chaos tests.
@@ -35,9 +38,9 @@ test-fast: venv
 	$(BIN)/pytest -m 'not slow' $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check app workers tests bench migrations
-	$(BIN)/ruff format --check app workers tests bench migrations
-	$(BIN)/mypy app workers
+	$(BIN)/ruff check caviar app workers tests bench migrations setup.py
+	$(BIN)/ruff format --check caviar app workers tests bench migrations setup.py
+	$(BIN)/mypy caviar app workers
 
 ## Start the stack, submit examples/digits-random.json, wait, print the best configurations.
 demo: venv

@@ -1,37 +1,29 @@
-"""`caviar`: run the stack, the API or a worker; submit searches and read results."""
+"""`caviar`: run the stack, the API or a worker; the client commands are in cli_searches, cli_resources."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from app.cli_output import OutputFormat, trials_csv_text, trials_json_lines
-from app.cli_render import search_progress, trials_table
-from app.client import DEFAULT_API_URL, CaviarAPIError, CaviarClient
+from app import cli_resources, cli_searches
+from app.cli_common import call, console, fail, load_spec
+from app.cli_searches import follow
 from app.settings import get_settings
+from caviar import CaviarClient
 
 app = typer.Typer(help="Caviar: hyperparameter search as a service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
-
-ApiUrl = Annotated[str, typer.Option("--api-url", envvar="CAVIAR_API_URL", help="Where the API listens.")]
 STATE_DIR = Path(".caviar")
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def _configure_logging() -> None:
@@ -101,68 +93,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     try:
         upgrade(get_settings().database_url, revision)
     except MigrationsNotFound as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from error
+        fail(str(error))
     console.print(f"database at revision {revision}")
-
-
-@app.command()
-def submit(
-    spec_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A search spec (JSON).")],
-    wait: Annotated[bool, typer.Option(help="Show progress until the search finishes.")] = False,
-    api_url: ApiUrl = DEFAULT_API_URL,
-) -> None:
-    """Submit a search spec; with --wait, follow it and print the best configurations."""
-    spec = json.loads(spec_file.read_text())
-    with CaviarClient(api_url) as client:
-        search = _call(client.submit, spec)
-        console.print(f"search [bold]{search['id']}[/bold] created: {api_url}/searches/{search['id']}")
-        if wait:
-            _call(_follow, client, search["id"])
-
-
-@app.command()
-def best(
-    search_id: Annotated[int, typer.Argument(help="The search.")],
-    k: Annotated[int, typer.Option("-k", help="How many.")] = 5,
-    api_url: ApiUrl = DEFAULT_API_URL,
-) -> None:
-    """Print the best configurations of a search."""
-    with CaviarClient(api_url) as client:
-        search = _call(client.search, search_id)
-        console.print(
-            trials_table(
-                _call(client.best, search_id, k),
-                search["metric"],
-                f"best of search {search_id}",
-                show_state=False,
-            )
-        )
-
-
-@app.command()
-def trials(
-    search_id: Annotated[int, typer.Argument(help="The search.")],
-    output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table (rich), json (one object per line) or csv.")
-    ] = "table",
-    state: Annotated[list[str] | None, typer.Option(help="Only trials in this state (repeatable).")] = None,
-    sort: Annotated[
-        str | None, typer.Option(help="A column or final metric, '-' for descending: -dev_accuracy.")
-    ] = None,
-    limit: Annotated[int | None, typer.Option(help="At most this many trials.")] = None,
-    api_url: ApiUrl = DEFAULT_API_URL,
-) -> None:
-    """Print a search's trials: params, state and final metrics."""
-    with CaviarClient(api_url) as client:
-        search = _call(client.search, search_id)
-        found = _call(lambda: list(client.trials(search_id, state=state, sort=sort, limit=limit)))
-    if output == "json":
-        sys.stdout.write(trials_json_lines(found))
-    elif output == "csv":
-        sys.stdout.write(trials_csv_text(found))
-    else:
-        console.print(trials_table(found, search["metric"], f"trials of search {search_id}"))
 
 
 @app.command()
@@ -185,7 +117,9 @@ def demo(
     }
     env.pop("CAVIAR_DATABASE_URL", None)
     (STATE_DIR / "demo.db").unlink(missing_ok=True)
-    command = [sys.executable, "-m", "app.cli", "up", "--port", str(port)]
+    from app.supervisor import cli_command
+
+    command = cli_command("up", "--port", str(port))
     if workers is not None:
         command += ["--workers", str(workers)]
     stack = subprocess.Popen(command, env=env)
@@ -193,33 +127,12 @@ def demo(
     try:
         with CaviarClient(api_url) as client:
             _wait_for_api(client, stack)
-            spec = json.loads(spec_file.read_text())
-            search = _call(client.submit, spec)
-            _call(_follow, client, search["id"])
+            spec = load_spec(spec_file)
+            search = call(client.submit, spec)
+            call(follow, client, search["id"])
     finally:
         stack.terminate()
         stack.wait(timeout=30)
-
-
-def _follow(client: CaviarClient, search_id: int) -> None:
-    progress, update = search_progress(console)
-    with progress:
-        search = client.wait(search_id, poll_seconds=0.5, on_progress=update)
-    console.print(f"search {search_id} {search['state']}: {search['counts']}")
-    if not search["counts"].get("completed"):
-        error = search.get("error") or _first_trial_error(client, search_id)
-        console.print(f"[red]no trial completed{f'; first error: {error}' if error else ''}[/red]")
-        raise typer.Exit(1)
-    console.print(
-        trials_table(
-            client.best(search_id, 5), search["metric"], f"best of search {search_id}", show_state=False
-        )
-    )
-
-
-def _first_trial_error(client: CaviarClient, search_id: int) -> str | None:
-    failed = list(client.trials(search_id, state="failed", sort="finished_at", limit=1))
-    return str(failed[0]["error"]) if failed else None
 
 
 def _wait_for_api(client: CaviarClient, stack: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
@@ -232,8 +145,7 @@ def _wait_for_api(client: CaviarClient, stack: subprocess.Popen[bytes], timeout:
             return
         except Exception:
             time.sleep(0.3)
-    console.print("[red]the stack did not come up in time[/red]")
-    raise typer.Exit(1)
+    fail("the stack did not come up in time")
 
 
 def _free_port() -> int:
@@ -243,31 +155,9 @@ def _free_port() -> int:
         return port
 
 
-def _call(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run a client call; API errors and an unreachable API become a one-line message and exit code 1."""
-    try:
-        return function(*args, **kwargs)
-    except CaviarAPIError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from error
-    except httpx.TimeoutException as error:
-        console.print(f"[red]the API did not answer in time ({type(error).__name__}: {error})[/red]")
-        raise typer.Exit(1) from error
-    except httpx.TransportError as error:
-        where = error.request.url.copy_with(path="/", query=None) if _has_request(error) else "the API"
-        console.print(
-            f"[red]cannot reach {where} ({error}); is `caviar up` or `caviar api` running there? "
-            "Point at it with --api-url or CAVIAR_API_URL.[/red]"
-        )
-        raise typer.Exit(1) from error
-
-
-def _has_request(error: httpx.TransportError) -> bool:
-    try:
-        error.request  # noqa: B018 - httpx raises RuntimeError when the error carries no request
-    except RuntimeError:
-        return False
-    return True
+# After the stack commands, so that `caviar --help` lists those first.
+for command in (*cli_searches.COMMANDS, *cli_resources.COMMANDS):
+    app.command()(command)
 
 
 def main() -> None:

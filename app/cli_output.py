@@ -17,9 +17,9 @@ def metric_names(trials: Sequence[dict[str, Any]]) -> list[str]:
     return sorted({name for trial in trials for name in trial.get("metrics") or {}})
 
 
-def trials_json_lines(trials: Sequence[dict[str, Any]]) -> str:
+def json_lines(records: Sequence[dict[str, Any]]) -> str:
     """One JSON object per line (jq- and pandas.read_json(lines=True)-friendly)."""
-    return "".join(json.dumps(trial, sort_keys=True) + "\n" for trial in trials)
+    return "".join(json.dumps(record, sort_keys=True) + "\n" for record in records)
 
 
 def trials_csv_text(trials: Sequence[dict[str, Any]]) -> str:

@@ -2,7 +2,9 @@
 
 Embedded defaults: without a Redis URL a private redis-server is started under ``<state_dir>/redis``;
 without a database URL the SQLite file ``<state_dir>/caviar.db`` is used. Children run the `caviar`
-CLI through ``python -m app.cli`` with the same interpreter, so the stack never depends on PATH.
+CLI through ``python -P -m caviar._server`` with the same interpreter, so the stack never depends on PATH,
+and a user's own ``app/`` in the working directory never shadows ours (``-P``: no working directory on
+``sys.path``; ``caviar._server`` finds ``app`` inside an installed wheel as in a source checkout).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def stack_environment(database_url: str, redis_url: str) -> dict[str, str]:
 
 def cli_command(*args: str) -> list[str]:
     """argv running `caviar <args>` with this interpreter."""
-    return [sys.executable, "-m", "app.cli", *args]
+    return [sys.executable, "-P", "-m", "caviar._server", *args]
 
 
 def run_stack(

@@ -1,20 +1,27 @@
-"""Objectives for bench/search_quality.py: cheap synthetic functions in log-scaled spaces, and the MLP.
+"""The problems of bench/search_quality.py: YAHPO Gym's LCBench surrogate, our synthetic suite, the MLP.
 
-Every objective takes (params, training seed) and returns a value to minimize. The synthetic optima sit
-at interior points of the log coordinates, never at a corner or on a grid line.
+An objective takes (params, trial seed) and returns (observed, noise_free): strategies see `observed`;
+the tables report the noise-free value of the trial with the best observed value (the configuration a
+user would deploy, valued without the luck of its one measurement). For noise-free problems the two
+coincide.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
-Objective = Callable[[Mapping[str, Any], int], float]
+from bench import lcbench, synthetic_suite
+
+Evaluation = tuple[float, float]
+Objective = Callable[[Mapping[str, Any], int], Evaluation]
+Direction = Literal["minimize", "maximize"]
 
 
 @dataclass(frozen=True)
@@ -23,71 +30,65 @@ class Problem:
     what: str
     space: dict[str, Any]
     objective: Objective
-    budget: int
+    direction: Direction
+    group: str
+    """"lcbench", "synthetic" or "mlp": which part of the suite."""
 
 
-def _log_position(space: Mapping[str, Any], name: str, value: float) -> float:
-    """`value` in [0, 1] along its scale: 0 at `low`, 1 at `high` (log10, or log10(1 - v) for log1m)."""
-    entry = space[name]
-    if entry.get("scale") == "log1m":
-        low, high, v = math.log10(1 - entry["low"]), math.log10(1 - entry["high"]), math.log10(1 - value)
-    else:
-        low, high, v = math.log10(entry["low"]), math.log10(entry["high"]), math.log10(value)
-    return (v - low) / (high - low)
+@dataclass(frozen=True)
+class Suite:
+    """Which problems to build; picklable, so worker processes rebuild the same problems by name."""
+
+    tasks: tuple[str, ...] = lcbench.DEFAULT_TASKS
+    yahpo_data: Path | None = None
+    synthetic: bool = True
+    mlp_epochs: int | None = None
 
 
-QUADRATIC_SPACE: dict[str, Any] = {
-    "learning_rate": {"type": "float", "low": 1e-5, "high": 1.0, "scale": "log"},
-    "beta1": {"type": "float", "low": 0.8, "high": 0.9999, "scale": "log1m"},
-    "hidden_units": {"type": "int", "low": 8, "high": 1024, "scale": "log"},
-    "l2": {"type": "float", "low": 1e-7, "high": 1e-1, "scale": "log"},
-}
-QUADRATIC_OPTIMUM = {"learning_rate": 10**-2.6, "beta1": 1 - 10**-2.4, "hidden_units": 181, "l2": 10**-4.3}
-QUADRATIC_WEIGHTS = {"learning_rate": 4.0, "beta1": 1.0, "hidden_units": 0.5, "l2": 0.25}
+def _lcbench_problem(task: str, folder: Path | None) -> Problem:
+    surrogate = lcbench.LCBenchSurrogate(task, folder)
+
+    def objective(params: Mapping[str, Any], seed: int) -> Evaluation:
+        value = surrogate.val_accuracy(params)
+        return value, value
+
+    return Problem(
+        f"lcbench-{task}",
+        f"YAHPO Gym LCBench surrogate, OpenML task {task}, val_accuracy (%) at epoch 52",
+        lcbench.LCBENCH_SPACE,
+        objective,
+        "maximize",
+        "lcbench",
+    )
 
 
-def quadratic(params: Mapping[str, Any], seed: int) -> float:
-    """A weighted bowl in log coordinates: some parameters matter far more than others."""
-    total = 0.0
-    for name, weight in QUADRATIC_WEIGHTS.items():
-        gap = _log_position(QUADRATIC_SPACE, name, params[name])
-        gap -= _log_position(QUADRATIC_SPACE, name, QUADRATIC_OPTIMUM[name])
-        total += weight * gap**2
-    return total
+@cache
+def problems(suite: Suite) -> tuple[Problem, ...]:
+    chosen: list[Problem] = []
+    if suite.tasks and lcbench.available(suite.yahpo_data):
+        chosen += [_lcbench_problem(task, suite.yahpo_data) for task in suite.tasks]
+    if suite.synthetic:
+        chosen += [
+            Problem(
+                name, what, space, _noise_free(function) if noise is None else noise, direction, "synthetic"
+            )
+            for name, what, space, function, direction, noise in synthetic_suite.PROBLEMS
+        ]
+    if suite.mlp_epochs:
+        chosen.append(_mlp_problem(suite.mlp_epochs))
+    return tuple(chosen)
 
 
-ROSENBROCK_SPACE: dict[str, Any] = {
-    "learning_rate": {"type": "float", "low": 1e-5, "high": 1.0, "scale": "log"},
-    "beta1": {"type": "float", "low": 0.8, "high": 0.9999, "scale": "log1m"},
-    "hidden_units": {"type": "int", "low": 8, "high": 1024, "scale": "log"},
-    "optimizer": {"type": "categorical", "choices": ["momentum", "rmsprop", "adam"]},
-}
+def problem_named(suite: Suite, name: str) -> Problem:
+    return next(problem for problem in problems(suite) if problem.name == name)
 
 
-def rosenbrock(params: Mapping[str, Any], seed: int) -> float:
-    """log(1 + Rosenbrock) over (log10 lr, log10(1 - beta1)): plus a categorical an offset."""
-    x = -2.0 + 4.0 * _log_position(ROSENBROCK_SPACE, "learning_rate", params["learning_rate"])
-    y = -1.0 + 4.0 * _log_position(ROSENBROCK_SPACE, "beta1", params["beta1"])
-    units = _log_position(ROSENBROCK_SPACE, "hidden_units", params["hidden_units"])
-    offset = {"adam": 0.0, "rmsprop": 0.3, "momentum": 0.6}[params["optimizer"]]
-    return math.log1p((1 - x) ** 2 + 100 * (y - x**2) ** 2) + offset + 0.2 * (units - 0.6) ** 2
+def _noise_free(function: Callable[[Mapping[str, Any]], float]) -> Objective:
+    def objective(params: Mapping[str, Any], seed: int) -> Evaluation:
+        value = function(params)
+        return value, value
 
-
-MULTIMODAL_SPACE: dict[str, Any] = {
-    "learning_rate": {"type": "float", "low": 1e-5, "high": 1.0, "scale": "log"},
-    "l2": {"type": "float", "low": 1e-7, "high": 1e-1, "scale": "log"},
-    "keep_prob": {"type": "float", "low": 0.5, "high": 1.0},
-}
-
-
-def multimodal(params: Mapping[str, Any], seed: int) -> float:
-    """A bowl with ripples (Rastrigin-like, 3 bumps per axis): zooming in too early can trap a search."""
-    coordinates = [
-        _log_position(MULTIMODAL_SPACE, "learning_rate", params["learning_rate"]) - 0.62,
-        _log_position(MULTIMODAL_SPACE, "l2", params["l2"]) - 0.31,
-        (params["keep_prob"] - 0.5) / 0.5 - 0.77,
-    ]
-    return sum(4 * c**2 + 0.3 * (1 - math.cos(6 * math.pi * c)) for c in coordinates)
+    return objective
 
 
 MLP_SPACE: dict[str, Any] = {
@@ -126,40 +127,29 @@ def _digits() -> Any:
     return load_builtin("digits", {})
 
 
-def mlp_objective(epochs: int) -> Objective:
-    def objective(params: Mapping[str, Any], seed: int) -> float:
+def _mlp_problem(epochs: int) -> Problem:
+    def objective(params: Mapping[str, Any], seed: int) -> Evaluation:
         from caviar import TrialDiverged
         from workers.objectives.mlp import mlp
 
         fixed = {"epochs": epochs, "n_layers": 1, "optimizer": "adam", "batch_size": 64}
         try:
-            cost = mlp({**params, **fixed}, _Context(seed))["dev_cost"]
+            cost = float(mlp({**params, **fixed}, _Context(seed))["dev_cost"])
         except TrialDiverged:
-            return DIVERGED_COST
-        return min(float(cost), DIVERGED_COST) if np.isfinite(cost) else DIVERGED_COST
+            cost = DIVERGED_COST
+        # The training seed is the trial's: seed noise is real here, so observed is the true value.
+        cost = min(cost, DIVERGED_COST) if np.isfinite(cost) else DIVERGED_COST
+        return cost, cost
 
-    return objective
+    return Problem(
+        "mlp-digits",
+        f"our NumPy MLP's dev cost on digits, {epochs} epochs",
+        MLP_SPACE,
+        objective,
+        "minimize",
+        "mlp",
+    )
 
 
-def problems(quick: bool) -> list[Problem]:
-    synthetic_budget = 30 if quick else 60
-    return [
-        Problem(
-            "quadratic", "weighted bowl in log coordinates", QUADRATIC_SPACE, quadratic, synthetic_budget
-        ),
-        Problem(
-            "rosenbrock",
-            "log(1 + Rosenbrock) valley + categorical",
-            ROSENBROCK_SPACE,
-            rosenbrock,
-            synthetic_budget,
-        ),
-        Problem("multimodal", "rippled bowl, 3 params", MULTIMODAL_SPACE, multimodal, synthetic_budget),
-        Problem(
-            "mlp-digits",
-            f"MLP dev cost on digits, {4 if quick else 8} epochs",
-            MLP_SPACE,
-            mlp_objective(4 if quick else 8),
-            20 if quick else 40,
-        ),
-    ]
+def names(chosen: Sequence[Problem]) -> list[str]:
+    return [problem.name for problem in chosen]

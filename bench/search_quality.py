@@ -1,13 +1,16 @@
-"""Search quality: Caviar's strategies against Optuna's samplers, same objectives, same budgets, 10 seeds.
+"""Search quality: Caviar's strategies against Optuna's samplers on problems nobody here tuned for.
 
-Ours are driven through the Strategy API in a sequential ask-tell loop (one trial at a time, like
-Optuna's `study.optimize`); Optuna's TPESampler runs with its defaults (multivariate in Optuna 5). Each
-trial's training seed depends on (seed, trial number) only, identical for every method. Optuna has no
-log1m scale: there a `beta` is written as `1 - suggest_float("1-beta", 1 - high, 1 - low, log=True)`,
-the same distribution. Prints Markdown: median and quartiles of the best value at the budget, the
-median best-so-far at checkpoints, and Mann-Whitney U p-values.
+Problems (bench/search_problems.py): YAHPO Gym's LCBench surrogate on several OpenML tasks
+(bench/lcbench.py, cross-checked against yahpo-gym by bench/yahpo_crosscheck.py) and a synthetic suite
+(bench/synthetic_suite.py).
+Two modes (bench/search_runners.py): sequential, and asynchronous with `--parallel` trials in flight on a
+simulated clock, asked the way the service asks. Every Caviar method is built by name through
+`build_strategy`, so a new kind needs only `--methods "caviar <kind>,..."`; `caviar default` is a spec
+without a strategy. Prints Markdown (bench/search_report.py) and the proposal latency of the Caviar methods
+(bench/proposal_latency.py).
 
-    .venv/bin/python bench/search_quality.py [--quick] [--seeds 10] [--write docs/benchmarks.md]
+    .venv/bin/python bench/search_quality.py [--quick] [--methods "caviar default,optuna TPE"]
+        [--seeds 10] [--budget 100] [--modes sequential,async] [--write docs/benchmarks.md]
 """
 
 from __future__ import annotations
@@ -15,168 +18,108 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Mapping
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import optuna
-from scipy.stats import mannwhitneyu
-from threadpoolctl import threadpool_limits
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.domain.space import SearchSpace  # noqa: E402
-from app.domain.strategies import TrialRecord, build_strategy  # noqa: E402
-from bench.search_problems import Problem, problems  # noqa: E402
+from bench import lcbench  # noqa: E402
+from bench.search_methods import DEFAULT_METHODS, Job, Outcome, check_methods, latency_job, run_job  # noqa: E402
+from bench.search_problems import Suite, problems  # noqa: E402
+from bench.search_summary import HEADING, LatencyOptions, render, write_section  # noqa: E402
 
-METHODS = ("caviar random", "caviar sobol", "caviar coarse_to_fine", "optuna random", "optuna TPE")
-HEADING = "## Search quality: Caviar vs Optuna"
-
-
-def trial_seed(seed: int, number: int) -> int:
-    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
+MODES = {"sequential": 1, "async": None}
 
 
-def run_caviar(kind: str, problem: Problem, seed: int) -> list[float]:
-    space = SearchSpace.from_spec(problem.space)
-    strategy = build_strategy(
-        {"kind": kind}, space, seed=seed, direction="minimize", max_trials=problem.budget
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 3 seeds, 40 trials, 2 tasks (~1 min)"
     )
-    history: list[TrialRecord] = []
-    state: dict[str, Any] = {}
-    while not strategy.is_exhausted(history, state):
-        (proposal,), state = strategy.propose(history, state, 1)
-        value = problem.objective(proposal.params, trial_seed(seed, len(history)))
-        history.append(TrialRecord(len(history), proposal.params, "completed", value, proposal.round))
-    return [float(t.value) for t in history if t.value is not None]
-
-
-def suggest(trial: optuna.Trial, space: Mapping[str, Any]) -> dict[str, Any]:
-    """The Optuna equivalent of one of our spaces (no conditionals in these problems)."""
-    params: dict[str, Any] = {}
-    for name, entry in space.items():
-        kind, scale = entry["type"], entry.get("scale", "linear")
-        if kind == "categorical":
-            params[name] = trial.suggest_categorical(name, entry["choices"])
-        elif kind == "int":
-            params[name] = trial.suggest_int(name, entry["low"], entry["high"], log=scale == "log")
-        elif scale == "log1m":
-            params[name] = 1 - trial.suggest_float(f"1-{name}", 1 - entry["high"], 1 - entry["low"], log=True)
-        else:
-            params[name] = trial.suggest_float(name, entry["low"], entry["high"], log=scale == "log")
-    return params
-
-
-def run_optuna(sampler: str, problem: Problem, seed: int) -> list[float]:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    chosen = (
-        optuna.samplers.TPESampler(seed=seed) if sampler == "TPE" else optuna.samplers.RandomSampler(seed)
+    parser.add_argument("--full", action="store_true", help="also the NumPy MLP on digits (slow: ~1 h)")
+    parser.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help="comma-separated 'caviar <kind>' "
+        "or 'optuna <TPE|random|CMA-ES|GP>'; 'caviar default' = a spec without a strategy",
     )
-    study = optuna.create_study(sampler=chosen, direction="minimize")
-    study.optimize(
-        lambda t: problem.objective(suggest(t, problem.space), trial_seed(seed, t.number)), problem.budget
+    parser.add_argument("--modes", default="sequential,async", help="sequential and/or async")
+    parser.add_argument("--parallel", type=int, default=8, help="trials in flight in the async mode")
+    parser.add_argument("--seeds", type=int, default=None, help="10 (3 with --quick)")
+    parser.add_argument(
+        "--first-seed", type=int, default=1000, help="seeds first-seed..; 0-9 were used to tune"
     )
-    return [float(t.value) for t in study.trials if t.value is not None]
-
-
-def run_one(job: tuple[str, str, int, bool]) -> tuple[str, str, int, list[float], float]:
-    """One method, problem and seed, in a worker process (jobs name the problem: closures don't pickle)."""
-    method, name, seed, quick = job
-    problem = next(p for p in problems(quick) if p.name == name)
-    threadpool_limits(1)
-    started = time.perf_counter()
-    owner, kind = method.split(" ", 1)
-    values = run_caviar(kind, problem, seed) if owner == "caviar" else run_optuna(kind, problem, seed)
-    return method, problem.name, seed, values, time.perf_counter() - started
-
-
-def checkpoints(budget: int) -> list[int]:
-    return sorted({max(1, budget // 6), budget // 3, budget // 2, 2 * budget // 3, budget})
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.4f}" if abs(value) >= 1e-3 else f"{value:.2e}"
-
-
-def table(problem: Problem, runs: Mapping[str, list[list[float]]], seconds: Mapping[str, float]) -> str:
-    marks = checkpoints(problem.budget)
-    n_seeds = len(runs[METHODS[0]])
-    head = "| method | median best | Q1 | Q3 | " + " | ".join(f"@{m}" for m in marks) + " | s/run |"
-    lines = [
-        f"### {problem.name}: {problem.what} (minimize; {problem.budget} trials, {n_seeds} seeds)",
-        "",
-        head,
-        "|" + "---|" * (head.count("|") - 1),
-    ]
-    best = {method: [min(values) for values in runs[method]] for method in METHODS}
-    for method in METHODS:
-        q1, median, q3 = np.percentile(best[method], [25, 50, 75])
-        anytime = [float(np.median([min(values[:m]) for values in runs[method]])) for m in marks]
-        cells = [_fmt(median), _fmt(q1), _fmt(q3), *(_fmt(v) for v in anytime), f"{seconds[method]:.2f}"]
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    lines.append("")
-    for ours, theirs in (("caviar random", "optuna random"), ("caviar coarse_to_fine", "optuna TPE")):
-        p_value = mannwhitneyu(best[ours], best[theirs], alternative="two-sided").pvalue
-        lines.append(f"- Mann-Whitney U, {ours} vs {theirs} (best at budget): p = {p_value:.3f}")
-    return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace our section of the file (up to the next `## ` heading), keeping everyone else's."""
-    existing = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = existing.find(HEADING)
-    if start == -1:
-        path.write_text(existing.rstrip("\n") + "\n\n" + text)
-        return
-    end = existing.find("\n## ", start + len(HEADING))
-    rest = existing[end + 1 :] if end != -1 else ""
-    path.write_text(existing[:start] + text + ("\n" + rest if rest else ""))
+    parser.add_argument("--budget", type=int, default=None, help="trials per search: 100 (40 with --quick)")
+    parser.add_argument(
+        "--tasks", default=None, help=f"LCBench tasks (default {','.join(lcbench.DEFAULT_TASKS)})"
+    )
+    parser.add_argument(
+        "--yahpo-data", type=Path, default=None, help="folder holding lcbench/ (or $YAHPO_DATA)"
+    )
+    parser.add_argument("--only", default=None, help="comma-separated problem names")
+    parser.add_argument("--no-latency", action="store_true", help="skip the proposal-latency benchmark")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--write", type=Path, default=None, help="write the section into this Markdown file")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 seeds, smaller budgets, 4 MLP epochs")
-    parser.add_argument("--seeds", type=int, default=None)
-    parser.add_argument("--only", default=None, help="run one problem by name")
-    parser.add_argument("--write", type=Path, default=None, help="write the section into this Markdown file")
-    parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument(
-        "--first-seed", type=int, default=1000, help="seeds first-seed.. (defaults were tuned on seeds 0-9)"
-    )
-    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    args = parse_args(argv)
+    methods = check_methods([m.strip() for m in args.methods.split(",") if m.strip()])
+    if not methods:
+        raise SystemExit("no method left to run")
+    modes = [m.strip() for m in args.modes.split(",")]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise SystemExit(f"unknown mode(s) {unknown}; known: {', '.join(MODES)}")
+    default_tasks = lcbench.DEFAULT_TASKS[:2] if args.quick else lcbench.DEFAULT_TASKS
+    tasks = tuple(args.tasks.split(",")) if args.tasks else default_tasks
+    suite = Suite(tasks, args.yahpo_data, synthetic=True, mlp_epochs=8 if args.full else None)
+    if tasks and not lcbench.available(args.yahpo_data):
+        print(
+            f"LCBench data not found under {args.yahpo_data or lcbench.data_dir()}: skipping it",
+            file=sys.stderr,
+        )
+    chosen = [p for p in problems(suite) if args.only is None or p.name in args.only.split(",")]
     seeds = range(args.first_seed, args.first_seed + (args.seeds or (3 if args.quick else 10)))
-    chosen = [p for p in problems(args.quick) if args.only in (None, p.name)]
+    budget = args.budget or (40 if args.quick else 100)
     jobs = [
-        (method, problem.name, seed, args.quick) for problem in chosen for method in METHODS for seed in seeds
+        Job(method, problem.name, seed, mode, MODES[mode] or args.parallel, budget, suite)
+        for mode in modes
+        for problem in chosen
+        for method in methods
+        for seed in seeds
     ]
+    jobs.sort(key=lambda job: -job.expected_cost())  # the slowest first, so the pool ends together
+    latency = LatencyOptions(
+        completed=200 if args.quick else 1000, running=7, steps=50 if args.quick else 200
+    )
+    caviar = [m for m in methods if m.startswith("caviar ")]
     with Pool(args.processes) as pool:
-        results = pool.map(run_one, jobs, chunksize=1)
-    sections = [HEADING + "\n", _preamble(args.quick, seeds)]
-    for problem in chosen:
-        runs = {m: [r[3] for r in results if r[0] == m and r[1] == problem.name] for m in METHODS}
-        seconds = {
-            m: float(np.mean([r[4] for r in results if r[0] == m and r[1] == problem.name])) for m in METHODS
-        }
-        sections.append(table(problem, runs, seconds))
-    text = "\n".join(sections)
+        outcomes: list[Outcome] = pool.map(run_job, jobs, chunksize=1)
+        timings: list[Any] = (
+            []
+            if args.no_latency
+            else pool.starmap(
+                latency_job, [(m, latency.completed, latency.running, latency.steps) for m in caviar]
+            )
+        )
+    text = render(
+        outcomes,
+        chosen,
+        methods,
+        modes,
+        seeds,
+        budget,
+        args,
+        latency=(latency, list(zip(caviar, timings, strict=False))),
+        wall_seconds=time.perf_counter() - started,
+    )
     print(text)
     if args.write:
-        write_section(args.write, text)
-
-
-def _preamble(quick: bool, seeds: range) -> str:
-    command = "python bench/search_quality.py" + (" --quick" if quick else "")
-    return (
-        f"`{command}`: Optuna {optuna.__version__}, seeds {seeds.start}-{seeds.stop - 1} for every method, "
-        "one trial at a time. Cells are the best value found (lower is better): median and quartiles over "
-        "seeds at the full budget, then the median best-so-far after @n trials; s/run is the mean wall "
-        "time of one search, objective included. Our strategies run with their default options "
-        "(coarse_to_fine: rounds of 10, fitted around the best 3, margin 0.1, Sobol' inside the box); "
-        "those defaults were chosen on seeds 0-9, so these seeds are held out. Optuna's samplers run "
-        "with theirs (TPE: multivariate, 10 random startup trials).\n"
-    )
+        write_section(args.write, HEADING, text)
 
 
 if __name__ == "__main__":

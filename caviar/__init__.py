@@ -2,15 +2,25 @@
 
     from caviar import CaviarClient, Trial, TrialPruned
 
-Importing `caviar` never imports the server (`app`, `workers`).
+Importing `caviar` never imports the server (`app`, `workers`): it needs httpx and tenacity only.
 """
 
+from caviar._async import AsyncCaviarClient
+from caviar._endpoints import DEFAULT_API_URL
+from caviar._errors import CaviarAPIError
 from caviar._objective import Dataset, InvalidParams, Objective, Trial, TrialDiverged, TrialPruned
+from caviar._sync import CaviarClient
+from caviar._transport import RetryPolicy
 
 __all__ = [
+    "DEFAULT_API_URL",
+    "AsyncCaviarClient",
+    "CaviarAPIError",
+    "CaviarClient",
     "Dataset",
     "InvalidParams",
     "Objective",
+    "RetryPolicy",
     "Trial",
     "TrialDiverged",
     "TrialPruned",

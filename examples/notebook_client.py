@@ -5,7 +5,7 @@ Run it against a running stack (`make up` in another terminal):
     .venv/bin/python examples/notebook_client.py                          # examples/digits-random.json
     .venv/bin/python examples/notebook_client.py --spec my-spec.json --api-url http://host:8000
 
-Every cell below would work as is in Jupyter; only the client (app/client.py) is used.
+Every cell below would work as is in Jupyter; only the public `caviar` package is used.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from app.client import DEFAULT_API_URL, CaviarClient
+from caviar import DEFAULT_API_URL, CaviarClient
 
 EXAMPLES = Path(__file__).resolve().parent
 FINISHED_TRIAL_EVENTS = ("trial_completed", "trial_pruned", "trial_failed")

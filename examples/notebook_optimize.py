@@ -17,8 +17,7 @@ import math
 import os
 from typing import Any
 
-from app.client import DEFAULT_API_URL, CaviarClient
-from caviar import TrialPruned
+from caviar import DEFAULT_API_URL, CaviarClient, TrialPruned
 
 SPEC: dict[str, Any] = {
     "name": "my own training loop",

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.domain.strategies import DEFAULT_STRATEGY
+
 EXAMPLE_SPEC: dict[str, Any] = {
     "name": "digits-random",
     "objective": "mlp",
@@ -56,7 +58,7 @@ class SearchSpec(BaseModel):
     metric: str = Field(default="dev_accuracy", min_length=1, max_length=100)
     direction: Literal["minimize", "maximize"] = "maximize"
     space: dict[str, Any] = Field(description="Parameter name -> distribution, or a bare value (fixed).")
-    strategy: dict[str, Any] = Field(default_factory=lambda: {"kind": "random"})
+    strategy: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_STRATEGY))
     pruner: dict[str, Any] | None = None
     budget: Budget
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1, description="Random if omitted; stored.")

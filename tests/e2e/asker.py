@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from app.client import CaviarClient
+from caviar import CaviarClient
 
 
 def objective(trial: Any) -> dict[str, float]:

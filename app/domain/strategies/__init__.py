@@ -9,12 +9,13 @@ from app.domain.strategies._base import (
     best_trials,
 )
 from app.domain.strategies._box import Box, zoom
-from app.domain.strategies._build import build_strategy
+from app.domain.strategies._build import DEFAULT_STRATEGY, build_strategy
 from app.domain.strategies._coarse_to_fine import CoarseToFineStrategy
 from app.domain.strategies._grid import GridStrategy
 from app.domain.strategies._simple import RandomStrategy, SobolStrategy
 
 __all__ = [
+    "DEFAULT_STRATEGY",
     "FINISHED_STATES",
     "Box",
     "CoarseToFineStrategy",

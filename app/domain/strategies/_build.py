@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from app.domain.space import SearchSpace
 from app.domain.space._checks import check_keys, read_fraction, read_int
 from app.domain.strategies._base import Direction, Strategy
+from app.domain.strategies._bayes import BayesStrategy
 from app.domain.strategies._coarse_to_fine import CoarseToFineStrategy
 from app.domain.strategies._grid import GridStrategy
 from app.domain.strategies._simple import RandomStrategy, SobolStrategy
 from app.errors import InvalidSpec
 
 _OPTIONS: dict[str, tuple[str, ...]] = {
+    "bayes": ("n_initial",),
     "random": (),
     "sobol": (),
     "grid": ("points_per_axis",),
@@ -28,6 +31,8 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
         "sampler",
     ),
 }
+DEFAULT_STRATEGY: Mapping[str, Any] = MappingProxyType({"kind": "random"})
+"""The `strategy` of a spec that gives none (read-only: copy it with `dict(...)`)."""
 DEFAULT_POINTS_PER_AXIS = 5
 # More points on one axis than the largest budget could ever visit only costs the API time to build.
 MAX_POINTS_PER_AXIS = 10_000
@@ -36,8 +41,11 @@ DEFAULT_TRIALS_PER_ROUND = 10
 rounds zoom in sooner than a few large ones (see docs/benchmarks.md)."""
 DEFAULT_TOP_FRACTION = 0.3
 DEFAULT_MARGIN = 0.1
-DEFAULT_ADVANCE_WHEN = 1.0
-DEFAULT_SAMPLER = "sobol"
+DEFAULT_ADVANCE_WHEN = {"model": 0.3, "sobol": 1.0, "random": 1.0}
+"""The classic zoom waits for a whole round; the model sampler only for enough results to judge it, since
+the model already accounts for the trials still running and waiting would leave workers idle."""
+DEFAULT_SAMPLER = "model"
+SAMPLERS = ("model", "sobol", "random")
 
 
 def build_strategy(
@@ -64,6 +72,9 @@ def build_strategy(
         return RandomStrategy(space, **common)
     if kind == "sobol":
         return SobolStrategy(space, **common)
+    if kind == "bayes":
+        n_initial = read_int(raw, "n_initial", "strategy", None, minimum=1) if "n_initial" in raw else None
+        return BayesStrategy(space, n_initial=n_initial, **common)
     if kind == "grid":
         points = read_int(
             raw,
@@ -104,8 +115,10 @@ def _coarse_to_fine_options(raw: Mapping[str, Any], max_trials: int) -> dict[str
         else read_fraction(raw, "top_fraction", "strategy", DEFAULT_TOP_FRACTION, allow_zero=False)
     )
     sampler = raw.get("sampler", DEFAULT_SAMPLER)
-    if sampler not in ("sobol", "random"):
-        raise InvalidSpec("strategy.sampler", f"`sampler` must be sobol or random, got {sampler!r}")
+    if sampler not in SAMPLERS:
+        raise InvalidSpec(
+            "strategy.sampler", f"`sampler` must be one of {', '.join(SAMPLERS)}, got {sampler!r}"
+        )
     return {
         "rounds": rounds,
         "trials_per_round": per_round,
@@ -113,7 +126,7 @@ def _coarse_to_fine_options(raw: Mapping[str, Any], max_trials: int) -> dict[str
         "top_k": top_k,
         "margin": read_fraction(raw, "margin", "strategy", DEFAULT_MARGIN, allow_zero=True),
         "advance_when": read_fraction(
-            raw, "advance_when", "strategy", DEFAULT_ADVANCE_WHEN, allow_zero=False
+            raw, "advance_when", "strategy", DEFAULT_ADVANCE_WHEN[sampler], allow_zero=False
         ),
         "sampler": sampler,
     }

@@ -1,4 +1,11 @@
-"""Coarse-to-fine search: sample the whole space, then zoom in on the best results, round by round."""
+"""Coarse-to-fine search: sample the whole space, then zoom in on the best results, round by round.
+
+Two ways to fill a round. `sampler: "model"` (the default) lets a Gaussian process choose each point
+inside the round's box by expected improvement, and the box follows the results like a trust region
+(`_trust_region`): it grows after a round that improved, shrinks after one that did not, and restarts
+on the whole space once it has converged. `sobol` and `random` are the classic zoom: points spread
+evenly in a box that is refitted around the best trials each round and only ever shrinks.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +17,35 @@ import numpy as np
 
 from app.domain.strategies._base import FINISHED_STATES, Proposal, Strategy, TrialRecord, best_trials
 from app.domain.strategies._box import Box, zoom
+from app.domain.strategies._features import FeatureMap
+from app.domain.strategies._model import FittedState, Surrogate, learnable
+from app.domain.strategies._trust_region import (
+    all_choices,
+    best_value,
+    centred_box,
+    improved,
+    next_widths,
+    region_of,
+    round_summary,
+    widths_of,
+)
 from app.domain.strategies._uniforms import sobol_points
 
-Sampler = Literal["sobol", "random"]
+Sampler = Literal["model", "sobol", "random"]
 
 
 class CoarseToFineStrategy(Strategy):
     """`rounds` rounds of `trials_per_round` trials; round 0 covers the whole unit cube.
 
-    When round r is full and `advance_when` of its trials have finished, round r + 1 opens: its box is
-    the bounding box (in unit space) of the best completed trials so far (`top_k` of them, or
-    `top_fraction` x `trials_per_round`), widened by `margin` times the previous box's width and clipped
-    to the cube; categoricals keep the choices seen among the best. Counting the best against a round's
-    size, not against every trial so far, keeps later boxes shrinking as good trials pile up. The box is
-    stored in the state when the round opens, so a restart resumes in the same box. Failed and pruned
-    trials count as finished, never as best.
+    When round r is full and `advance_when` of its trials have finished, round r + 1 opens. The first
+    zoom (and the first after a restart) is the bounding box (in unit space) of the best completed
+    trials so far (`top_k` of them, or `top_fraction` x `trials_per_round`), widened by `margin` times
+    the previous box's width and clipped to the cube. With the classic samplers every round zooms that
+    way and categoricals keep only the choices seen among the best; counting the best against a
+    round's size, not every trial so far, keeps later boxes shrinking as good trials pile up. With the
+    model sampler later boxes are centred on the best trial and resized by the trust-region rule. The
+    box is stored in the state when the round opens, so a restart resumes in the same box. Failed and
+    pruned trials count as finished, never as best.
     """
 
     kind = "coarse_to_fine"
@@ -49,6 +70,7 @@ class CoarseToFineStrategy(Strategy):
         self.margin = margin
         self.advance_when = advance_when
         self.sampler = sampler
+        self.features = FeatureMap(self.space)
 
     @property
     def top_count(self) -> int:
@@ -75,18 +97,40 @@ class CoarseToFineStrategy(Strategy):
         rounds = self._rounds(state)
         proposals: list[Proposal] = []
         room = self.room(history, n)
+        new_state: dict[str, Any] = {key: value for key, value in (state or {}).items() if key != "rounds"}
+        surrogate: Surrogate | None = None
         while len(proposals) < room:
             current = rounds[-1]
             index = current["round"]
             if len(current["trials"]) < self.quota(index):
                 number = len(history) + len(proposals)
-                proposals.append(Proposal(self._params(current, number), round=index))
+                if self._model_chooses(current, history):
+                    if surrogate is None:
+                        surrogate = self._surrogate(history, proposals, state)
+                        new_state.update(surrogate.fitted.to_json())
+                    box = Box.from_json(current["box"])
+                    point = surrogate.next_point(self.trial_rng(number), region_of(self.space, box))
+                    params = self.space.from_unit(np.nan_to_num(point, nan=0.5))
+                else:
+                    params = self._params(current, number)
+                proposals.append(Proposal(params, round=index))
                 current["trials"].append(number)
             elif index + 1 < self.rounds and self._may_advance(current, history):
-                rounds.append(self._open(index + 1, Box.from_json(current["box"]), history))
+                rounds.append(self._open(index + 1, current, history))
             else:
                 break
-        return proposals, {"rounds": rounds}
+        return proposals, {**new_state, "rounds": rounds}
+
+    def _model_chooses(self, current: Mapping[str, Any], history: Sequence[TrialRecord]) -> bool:
+        """The model picks every point of the model sampler's rounds but the first (coarse) one."""
+        return self.sampler == "model" and current["round"] > 0 and learnable(history)
+
+    def _surrogate(
+        self, history: Sequence[TrialRecord], proposals: Sequence[Proposal], state: Mapping[str, Any]
+    ) -> Surrogate:
+        pending = [TrialRecord(-1, p.params, "queued", None) for p in proposals]
+        fitted = FittedState.from_state(state, self.features.width)
+        return Surrogate(self.features, [*history, *pending], self.direction, fitted)
 
     def _params(self, current: Mapping[str, Any], number: int) -> dict[str, Any]:
         position = len(current["trials"])
@@ -106,13 +150,41 @@ class CoarseToFineStrategy(Strategy):
         finished = sum(1 for t in history if t.number in members and t.state in FINISHED_STATES)
         return finished >= math.ceil(self.advance_when * self.quota(current["round"]) - 1e-9)
 
-    def _open(self, index: int, parent: Box, history: Sequence[TrialRecord]) -> dict[str, Any]:
+    def _open(
+        self, index: int, previous: Mapping[str, Any], history: Sequence[TrialRecord]
+    ) -> dict[str, Any]:
+        parent = Box.from_json(previous["box"])
         best = best_trials(history, self.top_count, self.direction)
         points = np.array([self.space.to_unit(t.params) for t in best]).reshape(
             len(best), len(self.space.names)
         )
         box = zoom(self.space, parent, points, self.margin) if best else parent
-        return {"round": index, "box": box.to_json(), "best": [t.number for t in best], "trials": []}
+        entry: dict[str, Any] = {"round": index, "best": [t.number for t in best], "trials": []}
+        if self.sampler != "model":
+            return {**entry, "box": box.to_json()}
+        best_now = best_value(history, self.direction)
+        reason = "zoom"
+        if previous["round"] > 0 and previous.get("reason") != "restart" and best:
+            success = improved(best_now, previous.get("best_at_open"), self.direction)
+            widths, converged = next_widths(previous["widths"], success)
+            box = Box.whole(self.space) if converged else centred_box(self.space, points[0], widths)
+            reason = "restart" if converged else ("grow" if success else "shrink")
+            if not converged:
+                return {
+                    **entry,
+                    "box": box.to_json(),
+                    "widths": widths,
+                    "best_at_open": best_now,
+                    "reason": reason,
+                }
+        box = all_choices(self.space, box)
+        return {
+            **entry,
+            "box": box.to_json(),
+            "widths": widths_of(box),
+            "best_at_open": best_now,
+            "reason": reason,
+        }
 
     def is_exhausted(self, history: Sequence[TrialRecord], state: Mapping[str, Any]) -> bool:
         if len(history) >= self.max_trials:
@@ -131,6 +203,7 @@ class CoarseToFineStrategy(Strategy):
                     "trials": list(entry["trials"]),
                     "zoomed_from_trials": list(entry["best"]),
                     "box": {"unit": box.to_json(), "values": box.in_user_units(self.space)},
+                    **round_summary(entry),
                 }
             )
         return {"kind": self.kind, "rounds_planned": self.rounds, "rounds": described}

@@ -1,8 +1,9 @@
 """A Caviar objective: gradient-boosted trees, grown in stages with a learning curve of dev accuracy.
 
-Caviar calls `gradient_boosting(params, trial)`; `trial` gives the dataset (`trial.load_dataset()`), a
-seed, `trial.report(step, **metrics)` and `trial.should_stop()`. Returning early when `should_stop()`
-is true is all pruning needs: the worker records the trial as pruned (or hands it back on shutdown).
+Caviar calls `gradient_boosting(params, trial)`; `trial` (a `caviar.Trial`) gives the dataset
+(`trial.load_dataset()`), a seed, `trial.report(step, **metrics)` and `trial.should_stop()`. Returning
+early when `should_stop()` is true is all pruning needs: the worker records the trial as pruned (or hands
+it back on shutdown). A parameter the objective does not accept raises `caviar.InvalidParams`.
 """
 
 from __future__ import annotations
@@ -13,20 +14,22 @@ from typing import Any
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier
 
+from caviar import InvalidParams, Trial
+
 PARAMETERS = {"n_estimators", "learning_rate", "max_depth", "subsample", "min_samples_leaf", "report_every"}
 DEV_FRACTION = 0.2
 
 __all__ = ["gradient_boosting"]
 
 
-def gradient_boosting(params: Mapping[str, Any], trial: Any) -> dict[str, float]:
+def gradient_boosting(params: Mapping[str, Any], trial: Trial) -> dict[str, float]:
     """Fit `n_estimators` trees, `report_every` at a time (warm start); report dev accuracy after each."""
-    unknown = set(params) - PARAMETERS
+    unknown = sorted(set(params) - PARAMETERS)
     if unknown:
-        raise ValueError(f"gbc takes no parameter(s) {sorted(unknown)}; it takes {sorted(PARAMETERS)}")
+        raise InvalidParams(unknown[0], f"gbc does not take it; it takes {sorted(PARAMETERS)}")
     n_estimators = int(params.get("n_estimators", 100))
     if n_estimators < 1:
-        raise ValueError(f"n_estimators must be at least 1, got {n_estimators}")
+        raise InvalidParams("n_estimators", f"must be at least 1, got {n_estimators}")
     report_every = int(params.get("report_every", max(1, n_estimators // 10)))
     dataset = trial.load_dataset()
     x_train, y_train, x_dev, y_dev = _split(dataset.X, dataset.y, seed=trial.seed)

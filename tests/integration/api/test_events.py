@@ -11,13 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.client import CaviarClient
 from app.services.event_feed import GAP_SETTLE_SECONDS, poll_events
 from app.settings import Settings
-from app.sse import iter_events
 from app.storage.db import get_session_factory, session_scope
 from app.storage.models import utcnow
 from app.storage.repositories import EventRepository
+from caviar import CaviarClient
+from caviar._sse import iter_events
 from tests.integration.helpers import quick_spec
 from tests.integration.live_server import serve
 from workers.worker import run_worker

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from app.client import CaviarClient
 from app.settings import Settings
+from caviar import CaviarClient
 from tests.integration.helpers import quick_spec
 from tests.integration.live_server import serve
 from workers.worker import run_worker

@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 
-from app.async_client import AsyncCaviarClient
-from app.client import CaviarClient
 from app.settings import Settings
+from caviar import AsyncCaviarClient, CaviarClient
 from tests.integration.helpers import quick_spec
 from tests.integration.live_server import serve
 from workers.worker import run_worker
@@ -74,6 +73,7 @@ async def _configurations(url: str, search_id: int) -> list[dict[str, Any]]:
 
 def test_the_async_client_has_every_method_of_the_sync_one() -> None:
     def public(cls: type) -> set[str]:
-        return {name for name in vars(cls) if not name.startswith("_")}
+        return {name for name in dir(cls) if not name.startswith("_")}
 
-    assert public(CaviarClient) <= public(AsyncCaviarClient)
+    # `optimize` runs your (blocking) objective in threads: async code awaits ask/report/tell itself.
+    assert public(CaviarClient) - {"optimize"} <= public(AsyncCaviarClient)

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.client import CaviarClient
 from app.settings import Settings
-from caviar import TrialPruned
+from caviar import CaviarClient, TrialPruned
 from tests.integration.live_server import serve
 
 
@@ -78,4 +77,4 @@ def test_ctrl_c_hands_the_trial_back_for_the_next_ask(client: CaviarClient) -> N
     with pytest.raises(KeyboardInterrupt):
         client.optimize(search_id, interrupted)
     asked = client.ask(search_id)
-    assert asked is not None and (asked["number"], asked["attempt"]) == (0, 2)
+    assert (asked["number"], asked["attempt"]) == (0, 2)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.sse import ServerSentEvent, comment, format_event, iter_events
+from app.sse import comment, format_event
+from caviar._sse import ServerSentEvent, iter_events
 
 
 def lines_of(text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Coarse-to-fine: rounds open on results, zoom boxes stay in bounds and hold the best points."""
+"""Classic coarse-to-fine (sampler sobol): rounds open on results, boxes stay in bounds and hold the best."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ D = len(SPACE.names)
 
 
 def _strategy(max_trials: int = 30, **options: Any) -> CoarseToFineStrategy:
-    raw = {"kind": "coarse_to_fine", "rounds": 3, "trials_per_round": 10, **options}
+    raw = {"kind": "coarse_to_fine", "rounds": 3, "trials_per_round": 10, "sampler": "sobol", **options}
     strategy = build_strategy(raw, SPACE, seed=3, direction="maximize", max_trials=max_trials)
     assert isinstance(strategy, CoarseToFineStrategy)
     return strategy

@@ -12,7 +12,7 @@ from app.domain.strategies import Strategy, TrialRecord, build_strategy
 from app.errors import InvalidSpec
 from tests.unit.domain.helpers import ADAM_CONFIG, EXAMPLE_SPACE, example_space, run_sequentially
 
-KINDS = ["random", "sobol", "grid", "coarse_to_fine"]
+KINDS = ["random", "sobol", "grid", "coarse_to_fine", "bayes"]
 
 
 def _build(
@@ -142,6 +142,9 @@ BAD_STRATEGIES: list[tuple[str, Any, str]] = [
     ("infinite margin", {"kind": "coarse_to_fine", "margin": float("inf")}, "strategy.margin"),
     ("advance_when 0", {"kind": "coarse_to_fine", "advance_when": 0}, "strategy.advance_when"),
     ("unknown sampler", {"kind": "coarse_to_fine", "sampler": "tpe"}, "strategy.sampler"),
+    ("zero initial trials", {"kind": "bayes", "n_initial": 0}, "strategy.n_initial"),
+    ("fractional initial trials", {"kind": "bayes", "n_initial": 2.5}, "strategy.n_initial"),
+    ("classic option on bayes", {"kind": "bayes", "top_k": 3}, "strategy.top_k"),
     ("initial configs not a list", {"kind": "random", "initial_configs": {}}, "strategy.initial_configs"),
     (
         "initial config outside the space",

@@ -1,4 +1,4 @@
-"""`client.optimize(search_id, objective)`: evaluate an `external` search's trials in your own process.
+"""`CaviarClient.optimize(search_id, objective)`: evaluate an `external` search's trials in this process.
 
 The loop only calls the client's public `ask`, `report` and `tell`: ask for a trial, call
 `objective(trial)`, tell what it returned. An exception fails the trial with the last line of its
@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from app.client import CaviarAPIError
-from caviar import TrialPruned
+from caviar._errors import CaviarAPIError
+from caviar._objective import TrialPruned
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,13 @@ POLL_SECONDS = 1.0  # what the API's Retry-After says when nothing is free
 
 
 class AskTellClient(Protocol):
-    def ask(self, search_id: int, *, asker: str | None = None) -> dict[str, Any] | None: ...
+    """The three requests the loop makes (`CaviarClient` has them)."""
 
-    def report(self, trial_id: int, attempt: int, step: int, metrics: Mapping[str, float]) -> bool: ...
+    def ask(self, search_id: int, *, asker: str | None = None) -> dict[str, Any]: ...
+
+    def report(
+        self, trial_id: int, attempt: int, step: int, metrics: Mapping[str, float]
+    ) -> dict[str, Any]: ...
 
     def tell(
         self,
@@ -57,7 +61,7 @@ class AskedTrial:
     def report(self, step: int, **metrics: float) -> None:
         """One learning-curve point; it also renews the lease (report at least once per lease)."""
         try:
-            if self._client.report(self.trial_id, self.attempt, step, metrics):
+            if self._client.report(self.trial_id, self.attempt, step, metrics)["should_stop"]:
                 self.prune_requested = True
         except CaviarAPIError as error:
             if error.status_code != 409:
@@ -142,7 +146,7 @@ def _loop(
                 raise
             quota.give_back()
             break  # the search is finished
-        if asked is None:
+        if not asked:  # nothing free right now
             quota.give_back()
             time.sleep(POLL_SECONDS)
             continue

@@ -1,0 +1,139 @@
+"""A surrogate of a search's metric: a GP fitted to its finished trials, believing its pending ones.
+
+Shared by the model-based strategies (`bayes` over the whole space, `coarse_to_fine` inside its box).
+Failed and pruned trials count as the worst result seen, so the model learns to stay away from where
+they happened. Trials still running are "believed" at the model's own prediction (the Kriging
+believer): that removes the uncertainty there and sends the next proposal elsewhere, so 8 trials in
+flight get 8 distinct points. Everything is a deterministic function of the history and the state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from app.domain.strategies._acquisition import Region, log_expected_improvement, maximise, point_key
+from app.domain.strategies._base import TrialRecord
+from app.domain.strategies._features import FeatureMap
+from app.domain.strategies._gp import GaussianProcess, Hyperparameters, fit_hyperparameters
+from app.domain.strategies._targets import model_targets
+
+PENDING_STATES = frozenset({"queued", "running"})
+FINISHED_STATES_FOR_MODEL = frozenset({"completed", "failed", "pruned"})
+MAX_MODEL_POINTS = 200
+"""The GP conditions on at most this many finished trials (the best half, then the most recent), which
+bounds a proposal's cost however long a search runs; far-off, old, poor trials add little."""
+MAX_FIT_POINTS = 120
+"""Hyperparameters are fitted on at most this many of the model's points, chosen the same way."""
+FIT_ITERATIONS = 30
+REFIT_EVERY = 0.05
+"""A warm-started fit runs again once the finished trials grew by this fraction since the last fit (at
+least one trial): the hyperparameters barely move from one trial to the next in a long search."""
+
+_BLAS = ThreadpoolController()
+"""The matrices here are small: one BLAS thread is fastest, and on a busy machine several are far slower."""
+
+
+@dataclass(frozen=True)
+class FittedState:
+    """The last fitted hyperparameters and how many finished trials they were fitted on (strategy state)."""
+
+    hyper: Hyperparameters | None
+    count: int
+
+    def to_json(self) -> dict[str, Any]:
+        assert self.hyper is not None
+        return {"hyper": self.hyper.to_vector().tolist(), "fitted_on": self.count}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any] | None, width: int) -> FittedState:
+        vector = (state or {}).get("hyper")
+        if not vector or len(vector) != width + 2 or not all(math.isfinite(v) for v in vector):
+            return cls(None, 0)
+        hyper = Hyperparameters.from_vector(np.asarray(vector, dtype=float))
+        return cls(hyper, int((state or {}).get("fitted_on", 0)))
+
+    def is_due(self, finished: int) -> bool:
+        return self.hyper is None or finished >= self.count + max(1, int(REFIT_EVERY * self.count))
+
+
+class Surrogate:
+    """The model of one proposal call: fit (or reuse) hyperparameters, then condition and score."""
+
+    def __init__(
+        self,
+        features: FeatureMap,
+        history: Sequence[TrialRecord],
+        direction: str,
+        fitted: FittedState,
+    ) -> None:
+        self.features = features
+        units = features.history_units([t.params for t in history])
+        self.taken = {point_key(row) for row in units}
+        finished = [i for i, t in enumerate(history) if t.state in FINISHED_STATES_FOR_MODEL]
+        targets = model_targets([history[i] for i in finished], direction)
+        keep = kept_rows(targets, MAX_MODEL_POINTS)
+        self.units = units[finished][keep]
+        x = features.features(self.units)
+        y = targets[keep]
+        with _BLAS.limit(limits=1):
+            if fitted.is_due(len(finished)):
+                rows = kept_rows(y, MAX_FIT_POINTS)
+                fitted = FittedState(
+                    fit_hyperparameters(x[rows], y[rows], fitted.hyper, FIT_ITERATIONS), len(finished)
+                )
+            assert fitted.hyper is not None
+            self.gp = GaussianProcess(x, y, fitted.hyper)
+            mean, _ = self.gp.predict(x)
+            pending = [i for i, t in enumerate(history) if t.state in PENDING_STATES]
+            self._believe(units[pending])
+        self.fitted = fitted
+        self.best = float(np.min(mean))
+        order = np.argsort(mean, kind="stable")
+        self.incumbents = np.nan_to_num(self.units[order[:5]], nan=0.5)
+
+    def _believe(self, units: np.ndarray) -> None:
+        if len(units):
+            x = self.features.features(units)
+            mean, _ = self.gp.predict(x)
+            self.gp = self.gp.conditioned_on(x, mean)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        mean, std = self.gp.predict(x)
+        return log_expected_improvement(mean, std, self.best)
+
+    def next_point(self, rng: np.random.Generator, region: Region) -> np.ndarray:
+        """The snapped unit point to try next inside `region`; it is believed pending from now on."""
+        with _BLAS.limit(limits=1):
+            point = maximise(self.score, self.features, rng, self.incumbents, region, self.taken)
+            if point is None:  # every candidate was tried already (a tiny discrete space): any will do
+                point = self.features.snap(region.uniform(rng, 1))[0]
+            self._believe(point.reshape(1, -1))
+        self.taken.add(point_key(point))
+        return point
+
+
+def kept_rows(targets: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of at most `limit` rows: the best half, then the most recent; in their original order."""
+    if len(targets) <= limit:
+        return np.arange(len(targets))
+    best = np.argsort(targets, kind="stable")[: limit // 2]
+    chosen = set(best.tolist())
+    recent = [i for i in range(len(targets) - 1, -1, -1) if i not in chosen][: limit - len(best)]
+    return np.sort(np.concatenate([best, np.array(recent, dtype=int)]))
+
+
+def learnable(history: Sequence[TrialRecord]) -> bool:
+    """A model needs at least two completed results that differ."""
+    return len({t.value for t in history if t.has_result}) >= 2
+
+
+def lengthscales(features: FeatureMap, names: Sequence[str], hyper: Hyperparameters) -> dict[str, float]:
+    """The model's lengthscale per parameter in unit space: the smaller, the faster the metric changes."""
+    scales = np.exp(hyper.log_lengthscales)
+    return {name: round(float(np.min(scales[features.columns[axis]])), 4) for axis, name in enumerate(names)}
