@@ -11,7 +11,8 @@ import tenacity
 
 from caviar import AsyncCaviarClient, CaviarAPIError, CaviarClient, RetryPolicy
 from caviar._calls import Call
-from tests.integration.client.scripted_server import UNAVAILABLE, Answer, Script, free_port, scripted_server
+from tests.integration.client.scripted_server import UNAVAILABLE, Answer, Script, scripted_server
+from tests.integration.live_server import _free_port as free_port
 
 FAST = RetryPolicy(attempts=20, initial_wait=0.01, max_wait=0.05, max_total=30.0)
 SEARCH = {"id": 1, "state": "running"}

@@ -1,4 +1,4 @@
-"""The `mlp` objective against a test double of the TrialContext protocol."""
+"""The `mlp` objective against a test double of the `caviar.Trial` protocol."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ ISSUE_PARAMETERS = {
 
 @dataclass
 class RecordingTrial:
-    """A TrialContext that serves a fixed dataset, records reports and stops after `stop_after` reports."""
+    """A `caviar.Trial` that serves a fixed dataset, records reports and stops after `stop_after` reports."""
 
     dataset: Dataset
     seed: int = 0
