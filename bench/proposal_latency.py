@@ -3,7 +3,8 @@
 On the LCBench space (values from the surrogate of task 3945, or a stand-in without the data): the
 strategy proposes `completed` trials (asked in batches of up to 64, all completed), then `running` more
 that stay in flight; then, `steps` times, the oldest running trial completes and `propose(history,
-state, 1)` is timed, its proposal joining the running ones. Target: p99 under 50 ms.
+state, 1)` is timed (CPU time, and wall time for reference), its proposal joining the running ones.
+Target: p99 under 50 ms.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def _values(params: Sequence[Mapping[str, Any]], space: SearchSpace) -> list[flo
 
 def proposal_latency(
     raw: Mapping[str, Any], *, completed: int, running: int, steps: int, seed: int = 1000
-) -> list[float]:
-    """Seconds per `propose(history, state, 1)` call, one per step."""
+) -> list[tuple[float, float]]:
+    """(CPU, wall) seconds per `propose(history, state, 1)` call, one pair per step."""
     space = SearchSpace.from_spec(lcbench.LCBENCH_SPACE)
     budget = completed + running + steps
     strategy = build_strategy(raw, space, seed=seed, direction="maximize", max_trials=budget)
@@ -52,7 +53,7 @@ def proposal_latency(
         add(proposals, done=True)
     proposals, state = strategy.propose(history, state, running)
     add(proposals, done=False)
-    seconds = []
+    seconds: list[tuple[float, float]] = []
     for _ in range(steps):
         pending = [trial.number for trial in history if trial.state == "running"]
         if pending:
@@ -60,17 +61,19 @@ def proposal_latency(
             history[oldest.number] = replace(
                 oldest, state="completed", value=_values([oldest.params], space)[0]
             )
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         proposals, state = strategy.propose(history, state, 1)
-        seconds.append(time.perf_counter() - started)
+        seconds.append((time.process_time() - cpu_started, time.perf_counter() - started))
         add(proposals, done=False)
     return seconds
 
 
-def summary_row(method: str, seconds: Sequence[float]) -> str:
-    p50, p99, worst = (1000 * float(np.percentile(seconds, q)) for q in (50, 99, 100))
+def summary_row(method: str, seconds: Sequence[tuple[float, float]]) -> str:
+    cpu, wall = (1000 * np.array(column) for column in zip(*seconds, strict=True))
+    p50, p99, worst = (float(np.percentile(cpu, q)) for q in (50, 99, 100))
+    wall_p99 = float(np.percentile(wall, 99))
     verdict = "yes" if p99 < TARGET_P99_MS else "NO"
-    return f"| {method} | {p50:.2f} | {p99:.2f} | {worst:.2f} | {verdict} |"
+    return f"| {method} | {p50:.2f} | {p99:.2f} | {worst:.2f} | {wall_p99:.2f} | {verdict} |"
 
 
 def table(rows: Sequence[str], completed: int, running: int, steps: int) -> str:
@@ -78,10 +81,12 @@ def table(rows: Sequence[str], completed: int, running: int, steps: int) -> str:
         "\n".join(
             [
                 f"`propose(history, state, 1)` after {completed} completed trials with {running} running, "
-                f"timed over the next {steps} asks (LCBench space, one thread):",
+                f"timed over the next {steps} asks (LCBench space, one thread). Milliseconds of CPU time "
+                "of the calling process, so that other work on the machine doesn't count; wall p99 for "
+                "reference:",
                 "",
-                f"| method | p50 ms | p99 ms | max ms | p99 < {TARGET_P99_MS:.0f} ms |",
-                "|---|---|---|---|---|",
+                f"| method | p50 ms | p99 ms | max ms | wall p99 ms | p99 < {TARGET_P99_MS:.0f} ms |",
+                "|---|---|---|---|---|---|",
                 *rows,
             ]
         )

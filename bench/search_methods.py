@@ -20,9 +20,9 @@ from bench.search_runners import OPTUNA_SAMPLERS, Run, run_caviar, run_optuna
 
 DEFAULT_METHODS = (
     "caviar default",
+    "caviar bayes",
+    "caviar coarse_to_fine/sobol",
     "caviar random",
-    "caviar sobol",
-    "caviar coarse_to_fine",
     "optuna TPE",
     "optuna random",
     "optuna CMA-ES",
@@ -33,9 +33,12 @@ _COST = {"optuna TPE": 1.3, "optuna CMA-ES": 0.3, "optuna random": 0.2, "caviar 
 
 
 def strategy_spec(method: str) -> Mapping[str, Any]:
-    """The `strategy` object of a "caviar ..." method: `caviar default` is the one a spec without it gets."""
-    kind = method.removeprefix("caviar ")
-    return dict(DEFAULT_STRATEGY) if kind == "default" else {"kind": kind}
+    """The `strategy` object of a "caviar ..." method: `caviar default` is the one a spec without it gets;
+    `caviar coarse_to_fine/sobol` is coarse_to_fine with `sampler: "sobol"` (the classic zoom)."""
+    kind, _, sampler = method.removeprefix("caviar ").partition("/")
+    if kind == "default":
+        return dict(DEFAULT_STRATEGY)
+    return {"kind": kind, "sampler": sampler} if sampler else {"kind": kind}
 
 
 def check_methods(methods: Sequence[str]) -> list[str]:
@@ -76,21 +79,21 @@ class Job:
 class Outcome:
     job: Job
     run: Run
-    seconds: float
+    cpu_seconds: float
 
 
 def run_job(job: Job) -> Outcome:
     """One search in a worker process (jobs name the problem: closures don't pickle)."""
     threadpool_limits(1)
     problem = problem_named(job.suite, job.problem)
-    started = time.perf_counter()
+    started = time.process_time()
     if job.method.startswith("caviar "):
         run = run_caviar(strategy_spec(job.method), problem, job.seed, job.parallel, job.budget)
     else:
         run = run_optuna(job.method.removeprefix("optuna "), problem, job.seed, job.parallel, job.budget)
-    return Outcome(job, run, time.perf_counter() - started)
+    return Outcome(job, run, time.process_time() - started)
 
 
-def latency_job(method: str, completed: int, running: int, steps: int) -> list[float]:
+def latency_job(method: str, completed: int, running: int, steps: int) -> list[tuple[float, float]]:
     threadpool_limits(1)
     return proposal_latency(strategy_spec(method), completed=completed, running=running, steps=steps)

@@ -9,7 +9,7 @@ coincide.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -149,7 +149,3 @@ def _mlp_problem(epochs: int) -> Problem:
         "minimize",
         "mlp",
     )
-
-
-def names(chosen: Sequence[Problem]) -> list[str]:
-    return [problem.name for problem in chosen]

@@ -37,7 +37,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 3 seeds, 40 trials, 2 tasks (~1 min)"
     )
-    parser.add_argument("--full", action="store_true", help="also the NumPy MLP on digits (slow: ~1 h)")
+    parser.add_argument(
+        "--full", action="store_true", help="also the NumPy MLP on digits, 8 epochs (~65 more min)"
+    )
     parser.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),
@@ -83,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
     chosen = [p for p in problems(suite) if args.only is None or p.name in args.only.split(",")]
+    if not chosen:
+        raise SystemExit(
+            f"no problem named {args.only!r}; known: {', '.join(p.name for p in problems(suite))}"
+        )
     seeds = range(args.first_seed, args.first_seed + (args.seeds or (3 if args.quick else 10)))
     budget = args.budget or (40 if args.quick else 100)
     jobs = [

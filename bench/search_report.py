@@ -49,7 +49,9 @@ def problem_table(problem: Problem, mode: str, results: Results, methods: Sequen
     marks = checkpoints(budget)
     runs = {method: results[(mode, problem.name, method)] for method in methods}
     n_seeds = len(runs[methods[0]])
+    timed = mode != "sequential"
     head = "| method | " + " | ".join(f"@{m}" for m in marks) + f" | p vs {PEER} @{budget} | search s/run |"
+    head += " makespan |" if timed else ""
     lines = [
         f"#### {problem.name}, {mode} ({problem.direction}; {n_seeds} seeds)",
         "",
@@ -65,6 +67,8 @@ def problem_table(problem: Problem, mode: str, results: Results, methods: Sequen
         else:
             cells.append("")
         cells.append(f"{np.mean([run.search_seconds for run in runs[method]]):.3f}")
+        if timed:
+            cells.append(f"{np.median([run.makespan for run in runs[method]]):.1f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ def render(
     budget: int,
     args: argparse.Namespace,
     *,
-    latency: tuple[LatencyOptions, list[tuple[str, list[float]]]],
+    latency: tuple[LatencyOptions, list[tuple[str, list[tuple[float, float]]]]],
     wall_seconds: float,
 ) -> str:
     results: dict[tuple[str, str, str], list[Run]] = defaultdict(list)
@@ -44,7 +45,7 @@ def render(
         results[(outcome.job.mode, outcome.job.problem, outcome.job.method)].append(outcome.run)
     sections = [
         HEADING + "\n",
-        _preamble(args, problems, methods, modes, seeds, budget, wall_seconds),
+        _preamble(args, problems, methods, modes, seeds, budget, wall_seconds, outcomes),
         "### Mean rank per method\n",
         search_report.mean_ranks(results, problems, modes, methods, budget),
     ]
@@ -60,8 +61,10 @@ def render(
         ]
     sections.append(
         "### Per problem\n\nMedian [Q1, Q3] over seeds of the best value after @n finished trials; p: "
-        f"two-sided Mann-Whitney U against {search_report.PEER} at the budget; search s/run: mean time "
-        "spent choosing trials per search (objective excluded).\n"
+        f"two-sided Mann-Whitney U against {search_report.PEER} at the budget; search s/run: mean CPU time "
+        "spent choosing trials per search (objective excluded); makespan (async): median simulated time "
+        "until the last trial finished (trial durations have median 1; the same for every method, so a "
+        "longer makespan means workers waited for the strategy, e.g. for a coarse-to-fine round to end).\n"
     )
     for mode in modes:
         sections += [
@@ -78,7 +81,9 @@ def _preamble(
     seeds: range,
     budget: int,
     wall_seconds: float,
+    outcomes: Sequence[Outcome],
 ) -> str:
+    cpu_minutes = sum(outcome.cpu_seconds for outcome in outcomes) / 60
     command = (
         "python bench/search_quality.py"
         + (" --quick" if args.quick else "")
@@ -87,7 +92,9 @@ def _preamble(
     marks = ", ".join(f"@{m}" for m in search_report.checkpoints(budget))
     listed = "; ".join(f"`{p.name}` ({p.what}, {p.direction})" for p in problems)
     return (
-        f"`{command}` (took {wall_seconds / 60:.1f} min on {args.processes} processes): Optuna "
+        f"`{command}` on commit {_commit()} (took {wall_seconds / 60:.1f} min on {args.processes} processes; "
+        "the searches used "
+        f"{cpu_minutes:.1f} CPU-min): Optuna "
         f"{optuna.__version__}, onnxruntime {onnxruntime.__version__}; seeds {seeds.start}-{seeds.stop - 1} "
         f"for every method ({len(seeds)} per problem and mode; our defaults were chosen on seeds 0-9, so "
         f"these are held out); {budget} trials per search, checkpoints {marks}. Modes: "
@@ -109,6 +116,19 @@ def _preamble(
         "observed value (what a user would deploy); the others have no noise. Each trial's seed depends "
         "on (seed, trial number) only, the same for every method.\n"
     )
+
+
+def _commit() -> str:
+    """The checked-out commit, marked `+changes` when the work tree differs from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + (" +changes" if dirty.stdout.strip() else "")
 
 
 def write_section(path: Path, heading: str, text: str) -> None:

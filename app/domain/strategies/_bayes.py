@@ -1,7 +1,8 @@
 """Bayesian optimisation: a Gaussian process learns the metric from the trials so far and picks the next.
 
 The first trials come from a scrambled Sobol' design (after any warm-start configs); from then on each
-proposal maximises log expected improvement under the GP (`Surrogate`), over the whole space.
+proposal maximises log expected improvement under the GP (`Surrogate`), over the whole space; the
+last tenth of the budget takes the point the model predicts best.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from app.domain.strategies._acquisition import Region
 from app.domain.strategies._base import Proposal, Strategy, TrialRecord
 from app.domain.strategies._features import FeatureMap
-from app.domain.strategies._model import FittedState, Surrogate, learnable, lengthscales
+from app.domain.strategies._model import FittedState, Surrogate, exploiting, learnable, lengthscales
 from app.domain.strategies._uniforms import sobol_points
 
 
@@ -46,7 +47,11 @@ class BayesStrategy(Strategy):
                 pending = [TrialRecord(-1, p.params, "queued", None) for p in proposals]
                 surrogate = Surrogate(self.features, [*history, *pending], self.direction, fitted)
                 new_state.update(surrogate.fitted.to_json())
-            point = surrogate.next_point(self.trial_rng(number), Region.whole(len(self.space.names)))
+            point = surrogate.next_point(
+                self.trial_rng(number),
+                Region.whole(len(self.space.names)),
+                exploit=exploiting(number, self.max_trials),
+            )
             proposals.append(Proposal(self.space.from_unit(np.nan_to_num(point, nan=0.5))))
         return proposals, new_state
 

@@ -31,8 +31,9 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
         "sampler",
     ),
 }
-DEFAULT_STRATEGY: Mapping[str, Any] = MappingProxyType({"kind": "random"})
-"""The `strategy` of a spec that gives none (read-only: copy it with `dict(...)`)."""
+DEFAULT_STRATEGY: Mapping[str, Any] = MappingProxyType({"kind": "coarse_to_fine"})
+"""The `strategy` of a spec that gives none: coarse-to-fine with the model sampler, the best on
+`bench/search_quality.py` (docs/benchmarks.md). Read-only: copy it with `dict(...)`."""
 DEFAULT_POINTS_PER_AXIS = 5
 # More points on one axis than the largest budget could ever visit only costs the API time to build.
 MAX_POINTS_PER_AXIS = 10_000

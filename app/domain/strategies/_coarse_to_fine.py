@@ -18,7 +18,7 @@ import numpy as np
 from app.domain.strategies._base import FINISHED_STATES, Proposal, Strategy, TrialRecord, best_trials
 from app.domain.strategies._box import Box, zoom
 from app.domain.strategies._features import FeatureMap
-from app.domain.strategies._model import FittedState, Surrogate, learnable
+from app.domain.strategies._model import FittedState, Surrogate, exploiting, learnable
 from app.domain.strategies._trust_region import (
     all_choices,
     best_value,
@@ -109,7 +109,11 @@ class CoarseToFineStrategy(Strategy):
                         surrogate = self._surrogate(history, proposals, state)
                         new_state.update(surrogate.fitted.to_json())
                     box = Box.from_json(current["box"])
-                    point = surrogate.next_point(self.trial_rng(number), region_of(self.space, box))
+                    point = surrogate.next_point(
+                        self.trial_rng(number),
+                        region_of(self.space, box),
+                        exploit=exploiting(number, self.max_trials),
+                    )
                     params = self.space.from_unit(np.nan_to_num(point, nan=0.5))
                 else:
                     params = self._params(current, number)

@@ -23,7 +23,7 @@ SQRT5 = math.sqrt(5.0)
 LOG_LENGTHSCALE_BOUNDS = (math.log(1e-2), math.log(1e2))
 LOG_SIGNAL_BOUNDS = (math.log(5e-2), math.log(20.0))
 LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(1.0))
-NOISE_PRIOR = (math.log(1e-3), 2.0)
+NOISE_PRIOR = (math.log(1e-2), 1.5)
 """LogNormal prior on the noise variance of standardised targets: nearly noise-free unless the data insist."""
 SIGNAL_PRIOR = (0.0, 1.0)
 JITTER = 1e-8

@@ -35,6 +35,10 @@ REFIT_EVERY = 0.05
 """A warm-started fit runs again once the finished trials grew by this fraction since the last fit (at
 least one trial): the hyperparameters barely move from one trial to the next in a long search."""
 
+EXPLOIT_FRACTION = 0.1
+"""The last tenth of a budget goes to the point the model predicts best: no later trial can profit from
+what exploring would teach, and with a noisy metric more trials near the optimum mean a better best."""
+
 _BLAS = ThreadpoolController()
 """The matrices here are small: one BLAS thread is fastest, and on a busy machine several are far slower."""
 
@@ -103,14 +107,20 @@ class Surrogate:
             mean, _ = self.gp.predict(x)
             self.gp = self.gp.conditioned_on(x, mean)
 
-    def score(self, x: np.ndarray) -> np.ndarray:
+    def expected_improvement(self, x: np.ndarray) -> np.ndarray:
         mean, std = self.gp.predict(x)
         return log_expected_improvement(mean, std, self.best)
 
-    def next_point(self, rng: np.random.Generator, region: Region) -> np.ndarray:
-        """The snapped unit point to try next inside `region`; it is believed pending from now on."""
+    def predicted_best(self, x: np.ndarray) -> np.ndarray:
+        mean, _ = self.gp.predict(x)
+        return np.asarray(-mean)
+
+    def next_point(self, rng: np.random.Generator, region: Region, *, exploit: bool = False) -> np.ndarray:
+        """The snapped unit point to try next inside `region`, by expected improvement or, when
+        `exploit`, by the predicted value alone; it is believed pending from now on."""
+        score = self.predicted_best if exploit else self.expected_improvement
         with _BLAS.limit(limits=1):
-            point = maximise(self.score, self.features, rng, self.incumbents, region, self.taken)
+            point = maximise(score, self.features, rng, self.incumbents, region, self.taken)
             if point is None:  # every candidate was tried already (a tiny discrete space): any will do
                 point = self.features.snap(region.uniform(rng, 1))[0]
             self._believe(point.reshape(1, -1))
@@ -126,6 +136,11 @@ def kept_rows(targets: np.ndarray, limit: int) -> np.ndarray:
     chosen = set(best.tolist())
     recent = [i for i in range(len(targets) - 1, -1, -1) if i not in chosen][: limit - len(best)]
     return np.sort(np.concatenate([best, np.array(recent, dtype=int)]))
+
+
+def exploiting(number: int, max_trials: int) -> bool:
+    """Whether trial `number` belongs to the budget's exploitation tail."""
+    return number >= max_trials - max(1, math.ceil(EXPLOIT_FRACTION * max_trials - 1e-9))
 
 
 def learnable(history: Sequence[TrialRecord]) -> bool:
