@@ -92,8 +92,15 @@ def test_askers_killed_mid_trial_leave_every_trial_ended_exactly_once(
             .group_by(Event.trial_id)
         ).all()
     assert len(ends) == TRIALS and {count for _, count in ends} == {1}
-    assert stranded, "no asker was killed while holding a trial"
-    for trial_id, attempt in stranded:
+    # A request the killed asker had already sent may still have told its run: only the runs whose lease
+    # expired and whose trial was handed to another ask are late.
+    handed_on = [
+        (trial_id, attempt)
+        for trial_id, attempt in stranded
+        if httpx.get(f"{stack.api_url}/trials/{trial_id}").json()["attempt"] > attempt
+    ]
+    assert handed_on, f"no killed asker's trial was handed on: {stranded}"
+    for trial_id, attempt in handed_on:
         late = httpx.post(
             f"{stack.api_url}/trials/{trial_id}/tell", json={"attempt": attempt, "metrics": {"loss": 0.0}}
         )
