@@ -199,12 +199,21 @@ def follow(api: CaviarClient, search_id: int) -> None:
     with progress:
         search = api.wait(search_id, poll_seconds=0.5, on_progress=update)
     console.print(f"search {search_id} {search['state']}: {search['counts']}")
+    if not search["counts"].get("completed"):
+        error = search.get("error") or _first_trial_error(api, search_id)
+        console.print(f"[red]no trial completed{f'; first error: {error}' if error else ''}[/red]")
+        raise typer.Exit(1)
     top = api.best(search_id, 5)
     print_table(
         trials_table(
             top, search["metric"], f"best of search {search_id}", show_state=False, width=terminal_width()
         )
     )
+
+
+def _first_trial_error(api: CaviarClient, search_id: int) -> str | None:
+    failed = list(api.trials(search_id, state="failed", sort="finished_at", limit=1))
+    return str(failed[0]["error"]) if failed else None
 
 
 def _minute(timestamp: Any) -> str:

@@ -1,10 +1,16 @@
-"""RQ glue: the queue carries trial ids only (JSON, never pickle); the database stays the truth."""
+"""RQ glue: one queue per objective carries trial ids only (JSON, never pickle); the database stays the truth.
+
+A worker listens on the queues of the objectives it has installed, so it never takes a trial it cannot
+run; a trial of an objective no live worker has waits on its queue.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -25,8 +31,36 @@ def redis_connection(redis_url: str) -> Redis:
     return Redis.from_url(redis_url, socket_connect_timeout=5, health_check_interval=30)
 
 
-def trial_queue(redis_url: str, queue_name: str) -> Queue:
-    return Queue(queue_name, connection=redis_connection(redis_url), serializer=JSONSerializer)
+class TrialJob(NamedTuple):
+    """One run of a trial to enqueue: the job id is made of the first two, the queue of the objective."""
+
+    trial_id: int
+    attempt: int
+    objective: str
+
+
+@dataclass(frozen=True)
+class TrialQueues:
+    """The queues of one Caviar installation: `<base name>.<objective>` on one Redis."""
+
+    connection: Redis
+    base_name: str
+
+    def for_objective(self, objective: str) -> Queue:
+        return Queue(f"{self.base_name}.{objective}", connection=self.connection, serializer=JSONSerializer)
+
+    def all(self) -> list[Queue]:
+        """Every queue of this installation that Redis knows of."""
+        prefix = f"{self.base_name}."
+        return [
+            self.for_objective(queue.name.removeprefix(prefix))
+            for queue in Queue.all(connection=self.connection, serializer=JSONSerializer)
+            if queue.name.startswith(prefix)
+        ]
+
+
+def trial_queues(redis_url: str, base_name: str) -> TrialQueues:
+    return TrialQueues(redis_connection(redis_url), base_name)
 
 
 def job_id_for(trial_id: int, attempt: int) -> str:
@@ -34,12 +68,12 @@ def job_id_for(trial_id: int, attempt: int) -> str:
     return f"trial-{trial_id}-{attempt}"
 
 
-def enqueue_trials(queue: Queue, trials: Iterable[tuple[int, int]], *, timeout_seconds: int) -> None:
-    """Enqueue `(trial_id, attempt)` pairs; raises InfrastructureError if Redis is unreachable."""
+def enqueue_trials(queues: TrialQueues, trials: Iterable[TrialJob], *, timeout_seconds: int) -> None:
+    """Enqueue trial runs, each on its objective's queue; InfrastructureError if Redis is unreachable."""
     try:
-        with queue.connection.pipeline() as pipe:
-            for trial_id, attempt in trials:
-                queue.enqueue_call(
+        with queues.connection.pipeline() as pipe:
+            for trial_id, attempt, objective in trials:
+                queues.for_objective(objective).enqueue_call(
                     RUN_TRIAL,
                     args=(trial_id,),
                     job_id=job_id_for(trial_id, attempt),
@@ -53,28 +87,35 @@ def enqueue_trials(queue: Queue, trials: Iterable[tuple[int, int]], *, timeout_s
         raise InfrastructureError(f"could not enqueue trials on Redis: {error}") from error
 
 
-def enqueue_after_commit(queue: Queue | None, trials: list[tuple[int, int]], *, timeout_seconds: int) -> None:
+def enqueue_after_commit(queues: TrialQueues | None, trials: list[TrialJob], *, timeout_seconds: int) -> None:
     """Enqueue committed trials; a failure is logged, not raised: the reconciler re-enqueues them."""
-    if not trials or queue is None:
+    if not trials or queues is None:
         return
     try:
-        enqueue_trials(queue, trials, timeout_seconds=timeout_seconds)
+        enqueue_trials(queues, trials, timeout_seconds=timeout_seconds)
     except InfrastructureError:
         log.warning("enqueue of %d trial(s) failed; the reconciler will retry", len(trials), exc_info=True)
 
 
-def jobs_alive(queue: Queue, trials: list[tuple[int, int]]) -> list[bool]:
-    """Whether each `(trial_id, attempt)` still has a job waiting or running on Redis."""
-    job_ids = [job_id_for(trial_id, attempt) for trial_id, attempt in trials]
+def jobs_alive(queues: TrialQueues, trials: list[TrialJob]) -> list[bool]:
+    """Whether each trial run still has a job waiting or running on Redis, on its objective's queue (a job
+    left on another queue, e.g. the single queue of releases before routing by objective, counts as lost)."""
+    job_ids = [job_id_for(trial.trial_id, trial.attempt) for trial in trials]
     try:
-        jobs = Job.fetch_many(job_ids, connection=queue.connection, serializer=JSONSerializer)
-        return [job is not None and job.get_status(refresh=False) in _LIVE_STATUSES for job in jobs]
+        jobs = Job.fetch_many(job_ids, connection=queues.connection, serializer=JSONSerializer)
+        return [
+            job is not None
+            and job.get_status(refresh=False) in _LIVE_STATUSES
+            and job.origin == queues.for_objective(trial.objective).name
+            for job, trial in zip(jobs, trials, strict=True)
+        ]
     except RedisError as error:
         raise InfrastructureError(f"could not read jobs from Redis: {error}") from error
 
 
-def queue_depth(queue: Queue) -> int:
+def queue_depth(queues: TrialQueues) -> int:
+    """Trial jobs waiting, over every objective's queue."""
     try:
-        return queue.count
+        return sum(queue.count for queue in queues.all())
     except RedisError as error:
         raise InfrastructureError(f"could not read the queue length from Redis: {error}") from error

@@ -50,7 +50,7 @@ from rq import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.queue import enqueue_after_commit, trial_queue  # noqa: E402
+from app.queue import enqueue_after_commit, trial_queues  # noqa: E402
 from app.services.searches import create_search  # noqa: E402
 from app.services.spec_model import SearchSpec  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -140,7 +140,7 @@ def submit(settings: Settings, spec: dict[str, Any]) -> int:
         search, to_enqueue = create_search(session, SearchSpec.model_validate(spec), settings)
         search_id = search.id
     assert settings.redis_url is not None
-    queue = trial_queue(settings.redis_url, settings.queue_name)
+    queue = trial_queues(settings.redis_url, settings.queue_name)
     enqueue_after_commit(queue, to_enqueue, timeout_seconds=settings.trial_timeout_seconds)
     return search_id
 
@@ -183,7 +183,7 @@ def run_caviar(backend: str, trials: int, workers: int, args: argparse.Namespace
         ]
         spies: list[subprocess.Popen[bytes]] = []
         try:
-            queue = trial_queue(redis_url, QUEUE_NAME)
+            queue = trial_queues(redis_url, QUEUE_NAME).for_objective("quadratic")
             deadline = time.monotonic() + READY_TIMEOUT_SECONDS
             while Worker.count(queue=queue) < workers:
                 if time.monotonic() > deadline or any(p.poll() is not None for p in processes):

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-FINISHED_STATES = frozenset({"completed", "cancelled"})
-FINAL_EVENT_KINDS = frozenset({"search_completed", "search_cancelled"})
+FINISHED_STATES = frozenset({"completed", "cancelled", "failed"})
+FINAL_EVENT_KINDS = frozenset({"search_completed", "search_cancelled", "search_failed"})
 
 
 @dataclass(frozen=True)

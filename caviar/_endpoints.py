@@ -194,6 +194,35 @@ class Endpoints(ABC, Generic[Obj, Arr, Text, Items]):
         files = {"file": (filename, content)}
         return self._object(Call("POST", "/datasets", files=files, data=data, retry_safe=True))
 
+    def ask(self, search_id: int, *, asker: str | None = None) -> Obj:
+        """Take the next trial of an `external` search, with a lease: `{"id", "attempt", "params", "seed",
+        "lease_expires_at", …}`, or `{}` when none is free right now (ask again in a second)."""
+        body = {"asker": asker} if asker else None
+        return self._object(Call("POST", f"/searches/{search_id}/ask", json=body))
+
+    def report(self, trial_id: int, attempt: int, step: int, metrics: Mapping[str, float]) -> Obj:
+        """One learning-curve point of a trial you hold (renews its lease): `{"should_stop": bool, …}`."""
+        body = {"attempt": attempt, "step": step, "metrics": dict(metrics)}
+        return self._object(Call("POST", f"/trials/{trial_id}/report", json=body, retry_safe=True))
+
+    def tell(
+        self,
+        trial_id: int,
+        attempt: int,
+        metrics: Mapping[str, float] | None = None,
+        *,
+        state: str = "completed",
+        error: str | None = None,
+    ) -> Obj:
+        """How a trial you hold ended: its `metrics`, or `state` failed (with `error`), pruned or released
+        (handed back untold). Telling the same attempt the same thing again is harmless."""
+        body: dict[str, Any] = {"attempt": attempt, "state": state}
+        if metrics is not None:
+            body["metrics"] = dict(metrics)
+        if error is not None:
+            body["error"] = error
+        return self._object(Call("POST", f"/trials/{trial_id}/tell", json=body, retry_safe=True))
+
     def workers(self, *, alive: bool | None = None) -> Arr:
         """Registered workers with their objectives and a derived `alive` flag."""
         params = {} if alive is None else {"alive": alive}

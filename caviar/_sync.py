@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -13,6 +13,7 @@ import tenacity
 from caviar._calls import Call, EventCursor, Pager, Watch
 from caviar._endpoints import Endpoints
 from caviar._errors import raise_for_error
+from caviar._optimize import AskedTrial, optimize
 from caviar._sse import iter_events
 from caviar._transport import build_request, decode_json
 
@@ -92,6 +93,20 @@ class CaviarClient(Endpoints[Json, list[Json], str, Iterator[Json]]):
                 time.sleep(1.0)  # the server restarted or a proxy cut the stream: resume
                 continue
             return  # the server ended the stream: the search had already finished
+
+    def optimize(
+        self,
+        search_id: int,
+        objective: Callable[[AskedTrial], Mapping[str, float]],
+        *,
+        n_trials: int | None = None,
+        n_jobs: int = 1,
+        asker: str | None = None,
+    ) -> list[Json]:
+        """Evaluate an `external` search's trials in this process: `objective(trial)` uses `trial.params`,
+        `trial.report(step, **metrics)` and `trial.should_stop()`, and returns the metrics. Runs `n_jobs`
+        at a time until the search finishes or `n_trials` were told; returns the trials told."""
+        return optimize(self, search_id, objective, n_trials=n_trials, n_jobs=n_jobs, asker=asker)
 
     def wait(
         self,

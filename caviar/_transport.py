@@ -105,5 +105,6 @@ def build_request(http: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.R
 
 
 def decode_json(content: bytes) -> Any:
-    """A fresh object each time: callers may change what they get (even a cached body)."""
-    return json.loads(content)
+    """A fresh object each time: callers may change what they get (even a cached body). An empty body
+    (`204 No Content`, an ask with nothing to hand out) is an empty object."""
+    return json.loads(content) if content else {}

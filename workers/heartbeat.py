@@ -37,10 +37,10 @@ def reconcile(runtime: WorkerRuntime) -> None:
     now = utcnow()
     with session_scope(settings.database_url) as session:
         to_enqueue = expire_leases(session, settings, now)
-    enqueue_after_commit(runtime.queue, to_enqueue, timeout_seconds=settings.trial_timeout_seconds)
+    enqueue_after_commit(runtime.queues, to_enqueue, timeout_seconds=settings.trial_timeout_seconds)
     with session_scope(settings.database_url) as session:
-        lost = lost_jobs(session, runtime.queue, settings, now)
-    enqueue_after_commit(runtime.queue, lost, timeout_seconds=settings.trial_timeout_seconds)
+        lost = lost_jobs(session, runtime.queues, settings, now)
+    enqueue_after_commit(runtime.queues, lost, timeout_seconds=settings.trial_timeout_seconds)
 
 
 class HeartbeatThread(threading.Thread):

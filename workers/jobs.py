@@ -11,7 +11,7 @@ from app.queue import enqueue_after_commit
 from app.services.trial_runs import ClaimedRun, Outcome, claim_trial, finish_trial, release_trial
 from app.storage.db import session_scope
 from caviar import InvalidParams, TrialDiverged, TrialPruned
-from workers.objectives.registry import get_objective
+from workers.objectives.registry import get_objective, installed_objectives
 from workers.runtime import WorkerRuntime, current_runtime
 from workers.trial_context import WorkerTrialContext
 
@@ -27,12 +27,15 @@ def run_trial(trial_id: int) -> None:
     if run is None:
         log.info("trial %s: not claimable (taken or no longer queued), skipped", trial_id)
         return
-    log.info("trial %s (search %s #%s) attempt %s: started", trial_id, run.search_id, run.number, run.attempt)
-    runtime.current = run
-    try:
-        outcome = execute(run, runtime)
-    finally:
-        runtime.current = None
+    if run.objective not in installed_objectives():
+        # Queues route trials by objective, so only a job left on a wrong queue by hand gets here.
+        log.warning("trial %s: objective %r is not installed here, handed back", trial_id, run.objective)
+        outcome: Outcome | Literal["release", "lost"] = "release"
+    else:
+        log.info(
+            "trial %s (search %s #%s) attempt %s: started", trial_id, run.search_id, run.number, run.attempt
+        )
+        outcome = _run(run, runtime)
     if outcome == "lost":
         log.warning(
             "trial %s attempt %s: claim lost (cancelled or lease expired), dropped", trial_id, run.attempt
@@ -42,9 +45,17 @@ def run_trial(trial_id: int) -> None:
         to_enqueue = (
             release_trial(session, run) if outcome == "release" else finish_trial(session, run, outcome)
         )
-    enqueue_after_commit(runtime.queue, to_enqueue, timeout_seconds=runtime.settings.trial_timeout_seconds)
+    enqueue_after_commit(runtime.queues, to_enqueue, timeout_seconds=runtime.settings.trial_timeout_seconds)
     if isinstance(outcome, Outcome):
         log.info("trial %s: %s (value=%s)", trial_id, outcome.state.value, outcome.value)
+
+
+def _run(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "lost"]:
+    runtime.current = run
+    try:
+        return execute(run, runtime)
+    finally:
+        runtime.current = None
 
 
 def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "lost"]:

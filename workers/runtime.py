@@ -8,9 +8,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
-from rq import Queue
-
-from app.queue import trial_queue
+from app.queue import TrialQueues, trial_queues
 from app.services.trial_runs import ClaimedRun
 from app.settings import Settings, get_settings
 from workers.dataset_cache import DatasetCache
@@ -24,7 +22,7 @@ def new_worker_id() -> str:
 class WorkerRuntime:
     worker_id: str
     settings: Settings
-    queue: Queue
+    queues: TrialQueues
     datasets: DatasetCache
     shutdown: threading.Event = field(default_factory=threading.Event)
     _current: ClaimedRun | None = None
@@ -37,7 +35,7 @@ class WorkerRuntime:
         return cls(
             worker_id=new_worker_id(),
             settings=settings,
-            queue=trial_queue(settings.redis_url, settings.queue_name),
+            queues=trial_queues(settings.redis_url, settings.queue_name),
             datasets=DatasetCache(settings.database_url, settings.dataset_cache_dir),
         )
 

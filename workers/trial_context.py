@@ -41,6 +41,11 @@ class WorkerTrialContext:
         return self.run.seed
 
     def load_dataset(self) -> Dataset:
+        if self.run.dataset is None:
+            raise LookupError(
+                f"search {self.run.search_id} names no dataset, and objective "
+                f"{self.run.objective!r} asked for one: give the spec a `dataset`"
+            )
         return self._datasets.load(self.run.dataset, self.run.dataset_options)
 
     def report(self, step: int, **metrics: float) -> None:

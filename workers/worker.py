@@ -43,14 +43,15 @@ def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
     heartbeat.start()
     try:
         reconcile(runtime)  # pick up what was lost while no worker ran
+        objectives = sorted(installed_objectives())
         worker = TrialWorker(
-            [runtime.queue],
-            connection=runtime.queue.connection,
+            [runtime.queues.for_objective(name) for name in objectives],
+            connection=runtime.queues.connection,
             serializer=JSONSerializer,
             name=runtime.worker_id,
         )
         worker.runtime = runtime
-        log.info("worker %s: working queue %r", runtime.worker_id, settings.queue_name)
+        log.info("worker %s: working the queues of %s", runtime.worker_id, ", ".join(objectives))
         worker.work(burst=burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
     finally:
         heartbeat.stopped.set()

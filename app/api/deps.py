@@ -6,10 +6,9 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from rq import Queue
 from sqlalchemy.orm import Session
 
-from app.queue import enqueue_after_commit, trial_queue
+from app.queue import TrialQueues, enqueue_after_commit, trial_queues
 from app.services.ask_tell import Enqueue
 from app.settings import Settings
 from app.storage.db import read_session_scope, session_scope
@@ -34,16 +33,16 @@ class UnitOfWork:
         self.to_enqueue += trials
 
 
-def queue_of(settings: Settings) -> Queue | None:
+def queues_of(settings: Settings) -> TrialQueues | None:
     """None when the API runs without Redis: trials wait in the database for a worker's reconciler."""
-    return trial_queue(settings.redis_url, settings.queue_name) if settings.redis_url else None
+    return trial_queues(settings.redis_url, settings.queue_name) if settings.redis_url else None
 
 
 def get_uow(settings: SettingsDep) -> Iterator[UnitOfWork]:
     with session_scope(settings.database_url) as session:
         uow = UnitOfWork(session)
         yield uow
-    enqueue_after_commit(queue_of(settings), uow.to_enqueue, timeout_seconds=settings.trial_timeout_seconds)
+    enqueue_after_commit(queues_of(settings), uow.to_enqueue, timeout_seconds=settings.trial_timeout_seconds)
 
 
 # scope="function": commit (and enqueue) before the response goes out, so a client that reads right

@@ -10,7 +10,18 @@ from app import __version__
 from app.api.conditional import install_not_modified_handler
 from app.api.errors import install_error_handlers
 from app.api.openapi import install_openapi
-from app.api.routes import analysis, datasets, events, exports, health, metrics, searches, trials, workers
+from app.api.routes import (
+    analysis,
+    ask_tell,
+    datasets,
+    events,
+    exports,
+    health,
+    metrics,
+    searches,
+    trials,
+    workers,
+)
 from app.dashboard.pages import install_dashboard
 from app.settings import Settings, get_settings
 
@@ -28,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
     install_not_modified_handler(app)
-    for module in (searches, exports, events, analysis, trials, datasets, workers, health, metrics):
+    for module in (searches, ask_tell, exports, events, analysis, trials, datasets, workers, health, metrics):
         app.include_router(module.router)
     install_dashboard(app)
     install_openapi(app)

@@ -69,7 +69,7 @@ class SearchSummary(BaseModel):
     name: str | None
     state: str = Field(examples=["running"])
     objective: str
-    dataset: str
+    dataset: str | None
     metric: str
     direction: str
     seed: int
@@ -84,6 +84,14 @@ class SearchOut(SearchSummary):
     counts: dict[str, int] = Field(description="Trials per state.")
     best: TrialOut | None
     strategy: dict[str, Any] = Field(description="Strategy progress, e.g. coarse-to-fine rounds and boxes.")
+    error: str | None = Field(
+        default=None, description="Why a `failed` search failed: its first trial error.", examples=[None]
+    )
+    waiting: str | None = Field(
+        default=None,
+        description="Why queued trials are not running, e.g. no live worker runs the objective.",
+        examples=[None],
+    )
 
 
 class Health(BaseModel):

@@ -50,3 +50,4 @@ class SearchState(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    FAILED = "failed"  # too many failed trials, or none completed

@@ -5,21 +5,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from app.domain.strategies import TrialRecord
 from app.domain.trial_state import ACTIVE_STATES, SearchState, TrialState
-from app.services.specs import strategy_for
+from app.queue import TrialJob
+from app.services.specs import EXTERNAL, strategy_for
 from app.storage.models import Search, Trial, utcnow
 from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
 
 log = logging.getLogger(__name__)
 
-Enqueue = list[tuple[int, int]]
-"""(trial id, attempt) pairs to put on the queue once the transaction has committed."""
+Enqueue = list[TrialJob]
+"""Trial runs to put on their objective's queue once the transaction has committed."""
+
+DEFAULT_MAX_FAILED_TRIALS = 10  # what `budget.max_failed_trials` defaults to; older stored specs lack it
 
 
 def trial_seed(search_seed: int, number: int) -> int:
@@ -76,7 +79,9 @@ def advance_search(session: Session, search_id: int, now: datetime | None = None
     """Top the search up to its parallelism with new proposals, or mark it completed when nothing is left.
 
     Locks the search row first, so concurrent callers (workers finishing trials at the same time) take
-    turns and never number two trials alike.
+    turns and never number two trials alike. A search with `budget.max_failed_trials` failed trials, or
+    one that ends with failures and nothing completed, is marked failed instead. Trials of an external
+    search are not enqueued: clients ask for them.
     """
     now = now or utcnow()
     search = SearchRepository(session).get_for_update(search_id)
@@ -87,6 +92,10 @@ def advance_search(session: Session, search_id: int, now: datetime | None = None
     total = sum(counts.values())
     budget = search.spec["budget"]
     active = sum(counts[state.value] for state in ACTIVE_STATES)
+    failed = counts[TrialState.FAILED.value]
+    if failed >= budget.get("max_failed_trials", DEFAULT_MAX_FAILED_TRIALS):
+        _fail(session, search, now)
+        return []
     room = min(budget["max_parallel"] - active, budget["max_trials"] - total)
     strategy = strategy_for(search.spec)
     history = StoredHistory(trials_repo, search_id, total)
@@ -113,8 +122,18 @@ def advance_search(session: Session, search_id: int, now: datetime | None = None
         trials_repo.add_many(new_trials)
         _record_round_advance(session, search, old_round, new_trials)
     if active == 0 and not new_trials:
-        _complete(session, search, now)
-    return [(trial.id, trial.attempt) for trial in new_trials]
+        if failed and not counts[TrialState.COMPLETED.value]:
+            _fail(session, search, now)
+        else:
+            _complete(session, search, now)
+    return jobs_of(search, new_trials)
+
+
+def jobs_of(search: Search, trials: Sequence[Any]) -> Enqueue:
+    """The queue jobs of `trials` (anything with `id` and `attempt`); none for an external search."""
+    if search.objective == EXTERNAL:
+        return []
+    return [TrialJob(trial.id, trial.attempt, search.objective) for trial in trials]
 
 
 def _record_round_advance(
@@ -134,3 +153,17 @@ def _complete(session: Session, search: Search, now: datetime) -> None:
     search.updated_at = now
     EventRepository(session).add(search.id, "search_completed")
     log.info("search %s completed", search.id)
+
+
+def _fail(session: Session, search: Search, now: datetime) -> None:
+    """End the search as failed, naming its first trial error; its queued and running trials are cancelled."""
+    trials = TrialRepository(session)
+    for trial_id in trials.active_ids(search.id):
+        trials.transition(trial_id, TrialState.CANCELLED, finished_at=now, updated_at=now)
+    first = trials.first_failure(search.id)
+    search.error = f"trial {first[0]} failed: {first[1]}" if first else "its trials failed"
+    search.state = SearchState.FAILED.value
+    search.finished_at = now
+    search.updated_at = now
+    EventRepository(session).add(search.id, "search_failed", error=search.error)
+    log.info("search %s failed: %s", search.id, search.error)

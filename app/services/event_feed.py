@@ -21,7 +21,7 @@ from app.errors import NotFound
 from app.storage.models import Event, utcnow
 from app.storage.repositories import EventRepository, SearchRepository
 
-FINAL_KINDS = frozenset({"search_completed", "search_cancelled"})
+FINAL_KINDS = frozenset({"search_completed", "search_cancelled", "search_failed"})
 GAP_SETTLE_SECONDS = 5.0
 
 

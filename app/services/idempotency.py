@@ -24,7 +24,7 @@ from app.storage.repositories import SearchRepository
 
 # Versioned, so that a retry landing on a newer release, whose normal form may spell a spec differently,
 # is not refused: a stored fingerprint of another version is taken as matching, as a missing one is.
-FINGERPRINT_VERSION = "v2:"
+FINGERPRINT_VERSION = "v3:"  # v3: budget.max_failed_trials, optional dataset
 FINGERPRINT_LENGTH = 64  # the column's width; 244 bits of the digest remain
 
 

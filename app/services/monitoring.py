@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.errors import InfrastructureError
-from app.queue import queue_depth, trial_queue
+from app.queue import queue_depth, trial_queues
 from app.services.listing import alive_cutoff
 from app.settings import Settings
 from app.storage.repositories.stats import DurationStats, StatsRepository
@@ -61,6 +61,6 @@ def _queue_depth(settings: Settings) -> int | None:
     if settings.redis_url is None:
         return None
     try:
-        return queue_depth(trial_queue(settings.redis_url, settings.queue_name))
+        return queue_depth(trial_queues(settings.redis_url, settings.queue_name))
     except InfrastructureError:
         return None

@@ -3,27 +3,43 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from rq import Queue
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import TrialState
-from app.queue import jobs_alive
+from app.queue import TrialJob, TrialQueues, jobs_alive
 from app.services.ask_tell import Enqueue, advance_search
+from app.services.specs import EXTERNAL
 from app.services.trial_runs import requeue
 from app.settings import Settings
+from app.storage.models import Trial
 from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
 
 log = logging.getLogger(__name__)
 
 
-def expire_leases(session: Session, settings: Settings, now: datetime) -> Enqueue:
-    """Running trials whose worker stopped heartbeating go back to queued, or fail after max_attempts."""
+def expire_leases(
+    session: Session, settings: Settings, now: datetime, *, search_id: int | None = None
+) -> Enqueue:
+    """Running trials whose worker (or asker) went silent go back to queued, or fail after max_attempts.
+
+    All searches' trials, or only those of `search_id` (what an ask does before handing out a trial).
+    """
+    trials = TrialRepository(session)
+    cutoff = now - timedelta(seconds=settings.lease_seconds)
+    expired = (
+        trials.expired_leases(cutoff) if search_id is None else trials.expired_leases_of(search_id, cutoff)
+    )
+    return _expire(session, settings, now, expired)
+
+
+def _expire(session: Session, settings: Settings, now: datetime, expired: Sequence[Trial]) -> Enqueue:
     trials = TrialRepository(session)
     events = EventRepository(session)
     to_enqueue: Enqueue = []
-    for trial in trials.expired_leases(now - timedelta(seconds=settings.lease_seconds)):
+    for trial in expired:
         SearchRepository(session).get_for_update(trial.search_id)
         if trial.attempt >= settings.max_attempts:
             error = f"lost: its worker stopped heartbeating in each of {trial.attempt} attempt(s)"
@@ -44,13 +60,15 @@ def expire_leases(session: Session, settings: Settings, now: datetime) -> Enqueu
     return to_enqueue
 
 
-def lost_jobs(session: Session, queue: Queue, settings: Settings, now: datetime) -> Enqueue:
-    """Queued trials with no job on Redis (queue flushed, or enqueue failed after commit)."""
+def lost_jobs(session: Session, queues: TrialQueues, settings: Settings, now: datetime) -> Enqueue:
+    """Queued trials with no job on Redis (queue flushed, or enqueue failed after commit); external
+    searches' trials have none to lose: clients ask for them."""
     grace = timedelta(seconds=2 * settings.heartbeat_seconds)
-    queued = [(t.id, t.attempt) for t in TrialRepository(session).queued_since_before(now - grace)]
+    rows = TrialRepository(session).queued_since_before(now - grace, skip_objective=EXTERNAL)
+    queued = [TrialJob(*row) for row in rows]
     if not queued:
         return []
-    lost = [pair for pair, alive in zip(queued, jobs_alive(queue, queued), strict=True) if not alive]
+    lost = [job for job, alive in zip(queued, jobs_alive(queues, queued), strict=True) if not alive]
     if lost:
         log.warning("re-enqueueing %d queued trial(s) whose job was lost", len(lost))
     return lost

@@ -16,7 +16,7 @@ from app.domain.trial_state import SearchState, TrialState
 from app.errors import Conflict, NotFound
 from app.services.ask_tell import Enqueue, advance_search
 from app.services.spec_model import SearchSpec
-from app.services.specs import dataset_reference, strategy_for, validate_spec
+from app.services.specs import EXTERNAL, dataset_reference, strategy_for, validate_spec
 from app.settings import Settings
 from app.storage.models import Search, Trial, utcnow
 from app.storage.repositories import (
@@ -38,13 +38,18 @@ class SearchView:
     counts: dict[str, int]
     best: Trial | None
     strategy: dict[str, Any]
+    waiting: str | None = None
+
+
+def advertised_objectives(session: Session, settings: Settings) -> set[str]:
+    """Objectives advertised by workers that heartbeated within the lease and have not stopped."""
+    since = utcnow() - timedelta(seconds=settings.lease_seconds)
+    return {name for worker in WorkerRepository(session).live(since) for name in worker.objectives}
 
 
 def known_objectives(session: Session, settings: Settings) -> set[str]:
-    """Built-in objectives plus those advertised by workers that heartbeated within the lease."""
-    since = utcnow() - timedelta(seconds=settings.lease_seconds)
-    advertised = {name for worker in WorkerRepository(session).live(since) for name in worker.objectives}
-    return set(BUILTIN_OBJECTIVES) | advertised
+    """Built-in objectives plus those advertised by live workers."""
+    return set(BUILTIN_OBJECTIVES) | advertised_objectives(session, settings)
 
 
 def create_search(
@@ -56,7 +61,7 @@ def create_search(
         if existing is not None:
             return existing, []
     dataset_name, _ = dataset_reference(spec.dataset)
-    stored = DatasetRepository(session).find(dataset_name)
+    stored = DatasetRepository(session).find(dataset_name) if dataset_name is not None else None
     validated = validate_spec(
         spec,
         settings,
@@ -102,12 +107,31 @@ def get_search(session: Session, search_id: int) -> Search:
     return search
 
 
-def search_view(session: Session, search_id: int) -> SearchView:
+def search_view(session: Session, search_id: int, settings: Settings) -> SearchView:
     search = get_search(session, search_id)
     trials = TrialRepository(session)
     best = trials.best(search_id, maximize=search.direction == "maximize", limit=1)
     strategy = strategy_for(search.spec).describe(search.strategy_state)
-    return SearchView(search, trials.counts_by_state(search_id), best[0] if best else None, strategy)
+    counts = trials.counts_by_state(search_id)
+    waiting = _waiting_reason(session, search, counts[TrialState.QUEUED.value], settings)
+    return SearchView(search, counts, best[0] if best else None, strategy, waiting)
+
+
+def is_served(session: Session, search: Search, settings: Settings) -> bool:
+    """Whether a live worker runs the search's objective (always true of finished and external ones)."""
+    if search.state != SearchState.RUNNING or search.objective == EXTERNAL:
+        return True
+    return search.objective in advertised_objectives(session, settings)
+
+
+def _waiting_reason(session: Session, search: Search, queued: int, settings: Settings) -> str | None:
+    """Why queued trials are not running: no live worker runs the objective (they wait, never fail)."""
+    if not queued or is_served(session, search, settings):
+        return None
+    return (
+        f"no live worker runs objective {search.objective!r}: {queued} queued trial(s) wait until one "
+        "that has it installed starts (see GET /workers)"
+    )
 
 
 def best_trials(session: Session, search_id: int, k: int) -> Sequence[Trial]:

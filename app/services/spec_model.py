@@ -33,6 +33,9 @@ class Budget(BaseModel):
 
     max_trials: int = Field(ge=1, description="Trials the search may create in all.")
     max_parallel: int = Field(default=4, ge=1, description="Trials queued or running at once.")
+    max_failed_trials: int = Field(
+        default=10, ge=1, description="Failed trials that end the search as `failed`, with the first error."
+    )
 
 
 class SearchSpec(BaseModel):
@@ -41,9 +44,16 @@ class SearchSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_SPEC]})
 
     name: str | None = Field(default=None, max_length=200)
-    objective: str = Field(default="mlp", min_length=1, max_length=100, description="A registered objective.")
-    dataset: str | dict[str, Any] = Field(
-        description="A built-in dataset name, an uploaded dataset's name or id, or {name, ...options}."
+    objective: str = Field(
+        default="mlp",
+        min_length=1,
+        max_length=100,
+        description="A registered objective, or `external`: trials evaluated by clients (ask/tell).",
+    )
+    dataset: str | dict[str, Any] | None = Field(
+        default=None,
+        description="A built-in dataset name, an uploaded dataset's name or id, or {name, ...options}; "
+        "required by objectives that train on one (`mlp`).",
     )
     metric: str = Field(default="dev_accuracy", min_length=1, max_length=100)
     direction: Literal["minimize", "maximize"] = "maximize"

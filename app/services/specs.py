@@ -17,6 +17,9 @@ from app.services.spec_model import SearchSpec
 from app.settings import Settings
 from caviar import InvalidParams
 
+EXTERNAL = "external"
+"""The objective of searches whose trials clients evaluate themselves (ask/tell), never queued to workers."""
+
 
 @dataclass(frozen=True)
 class ValidatedSpec:
@@ -27,11 +30,13 @@ class ValidatedSpec:
     strategy: Strategy
     pruner: Pruner
     seed: int
-    dataset_name: str
+    dataset_name: str | None
 
 
-def dataset_reference(raw: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Split `"digits"` or `{"name": "spirals", "noise": 0.2}` into (name, options)."""
+def dataset_reference(raw: str | Mapping[str, Any] | None) -> tuple[str | None, dict[str, Any]]:
+    """Split `"digits"` or `{"name": "spirals", "noise": 0.2}` into (name, options); None: no dataset."""
+    if raw is None:
+        return None, {}
     if isinstance(raw, str):
         return raw, {}
     name = raw.get("name")
@@ -61,19 +66,20 @@ def validate_spec(
 ) -> ValidatedSpec:
     """Check a spec as a whole; `uploaded_dataset_id` is the stored dataset the name resolved to, if any."""
     _check_finite(spec.model_dump(), "")
-    if spec.objective not in known_objectives:
-        raise InvalidSpec(
-            "objective",
-            f"unknown objective {spec.objective!r}; known objectives: {', '.join(sorted(known_objectives))}",
-        )
+    if spec.objective not in known_objectives and spec.objective != EXTERNAL:
+        known = ", ".join(sorted({*known_objectives, EXTERNAL}))
+        raise InvalidSpec("objective", f"unknown objective {spec.objective!r}; known objectives: {known}")
     _check_budget(spec, settings)
+    info = builtin_objective_info(spec.objective)
     dataset_name, dataset_options = dataset_reference(spec.dataset)
-    if uploaded_dataset_id is None:
+    if dataset_name is None:
+        if info is not None and info.uses_dataset:
+            raise InvalidSpec("dataset", f"objective {spec.objective!r} trains on a dataset: name one")
+    elif uploaded_dataset_id is None:
         _check_builtin_dataset(dataset_name, dataset_options)
     elif dataset_options:
         raise InvalidSpec("dataset", "an uploaded dataset takes no options")
     space = SearchSpace.from_spec(spec.space)
-    info = builtin_objective_info(spec.objective)
     if info is not None:
         _check_objective_params(space, info.validate_params, info.parameters)
         if spec.metric not in info.metrics:
@@ -99,10 +105,8 @@ def normal_form(spec: SearchSpec) -> dict[str, Any]:
     dataset_name, dataset_options = dataset_reference(spec.dataset)
     if dataset_name in BUILTIN_DATASETS:
         dataset_options = _check_builtin_dataset(dataset_name, dataset_options)
-    return {
-        **_canonical(spec, space, strategy, pruner, spec.seed),
-        "dataset": {"name": dataset_name, **dataset_options},
-    }
+    dataset = None if dataset_name is None else {"name": dataset_name, **dataset_options}
+    return {**_canonical(spec, space, strategy, pruner, spec.seed), "dataset": dataset}
 
 
 def _search_parts(spec: SearchSpec, space: SearchSpace, seed: int) -> tuple[Strategy, Pruner]:

@@ -6,18 +6,23 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
 from app.domain.pruners import CurveRecord, build_pruner
 from app.domain.trial_state import SearchState, TrialState
-from app.services.ask_tell import Enqueue, advance_search
+from app.services.ask_tell import Enqueue, advance_search, jobs_of
 from app.services.specs import dataset_reference
 from app.storage.models import utcnow
 from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
 
 log = logging.getLogger(__name__)
+
+
+class TrialRun(NamedTuple):
+    id: int
+    attempt: int
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,7 @@ class ClaimedRun:
     params: dict[str, Any]
     seed: int
     objective: str
-    dataset: str
+    dataset: str | None
     dataset_options: dict[str, Any]
     metric: str
     direction: str
@@ -146,7 +151,8 @@ def release_trial(session: Session, run: ClaimedRun) -> Enqueue:
 
 def requeue(session: Session, search_id: int, trial_id: int, attempt: int, *, reason: str) -> Enqueue:
     """Put run `attempt` of a running trial back in the queue, if that run still holds the claim."""
-    SearchRepository(session).get_for_update(search_id)
+    search = SearchRepository(session).get_for_update(search_id)
+    assert search is not None  # trials cascade with their search
     requeued = TrialRepository(session).transition(
         trial_id,
         TrialState.QUEUED,
@@ -159,4 +165,4 @@ def requeue(session: Session, search_id: int, trial_id: int, attempt: int, *, re
     if not requeued:
         return []
     EventRepository(session).add(search_id, "trial_requeued", trial_id=trial_id, reason=reason)
-    return [(trial_id, attempt)]
+    return jobs_of(search, [TrialRun(trial_id, attempt)])

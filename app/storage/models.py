@@ -71,7 +71,9 @@ class Search(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     name: Mapped[str | None] = mapped_column(String(200))
     objective: Mapped[str] = mapped_column(String(100))
-    dataset: Mapped[str] = mapped_column(String(200), doc="Dataset name or uploaded dataset id.")
+    dataset: Mapped[str | None] = mapped_column(
+        String(200), doc="Dataset name or uploaded dataset id; NULL when the objective uses none."
+    )
     metric: Mapped[str] = mapped_column(String(100))
     direction: Mapped[str] = mapped_column(String(8))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, doc="The spec as stored: defaults filled in.")
@@ -83,6 +85,7 @@ class Search(Base):
         String(64), doc="sha256 of the creating request's spec: a key reused with another body is refused."
     )
     parent_search_id: Mapped[int | None] = mapped_column(ForeignKey("searches.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text, doc="Why a failed search failed: its first trial error.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]

@@ -90,6 +90,8 @@ def api_schema(contract_database_url: str, tmp_path: Path, redis_url: str) -> It
         running = seed.post("/searches", json=quick_spec()).json()["id"]
         cancelled = seed.post("/searches", json=quick_spec(name="cancelled")).json()["id"]
         seed.post(f"/searches/{cancelled}/cancel")
+        external = {**quick_spec(name="external", objective="external", metric="loss"), "dataset": None}
+        seed.post("/searches", json=external)  # trials to ask for, report on and tell
         assert running
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
     if app_settings.is_sqlite:

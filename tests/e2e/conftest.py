@@ -33,10 +33,13 @@ class Stack:
     api: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"worker-{len(self.workers)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "app.cli", "worker"],
+            env={**self.env, **(extra_env or {})},
+            stdout=log,
+            stderr=log,
         )
         self.workers.append(process)
         return process
@@ -65,12 +68,20 @@ def stack_extra_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def stack(settings: Settings, tmp_path: Path, stack_extra_env: dict[str, str]) -> Iterator[Stack]:
-    """The API and two workers on this test's database and Redis, with 5-second leases."""
+def stack_worker_count() -> int:
+    """Workers the stack starts; a test module of external (ask/tell) searches needs none."""
+    return 2
+
+
+@pytest.fixture
+def stack(
+    settings: Settings, tmp_path: Path, stack_extra_env: dict[str, str], stack_worker_count: int
+) -> Iterator[Stack]:
+    """The API and two workers (`stack_worker_count`) on this test's database and Redis, with 5-second
+    leases (`stack_extra_env` may change any variable)."""
     port = _free_port()
     env = {
         **os.environ,
-        **stack_extra_env,
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url or "",
         "CAVIAR_QUEUE_NAME": settings.queue_name,
@@ -78,6 +89,7 @@ def stack(settings: Settings, tmp_path: Path, stack_extra_env: dict[str, str]) -
         "CAVIAR_HEARTBEAT_SECONDS": "0.5",
         "CAVIAR_RECONCILE_SECONDS": "1",
         "CAVIAR_DATASET_CACHE_DIR": str(tmp_path / "cache"),
+        **stack_extra_env,
     }
     env.pop("CAVIAR_DATABASE_URL", None)
     env.pop("CAVIAR_REDIS_URL", None)
@@ -86,8 +98,8 @@ def stack(settings: Settings, tmp_path: Path, stack_extra_env: dict[str, str]) -
     running.api = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "api", "--port", str(port)], env=env, stdout=api_log, stderr=api_log
     )
-    running.start_worker()
-    running.start_worker()
+    for _ in range(stack_worker_count):
+        running.start_worker()
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -72,7 +72,7 @@ def retest(
         dataset=request.dataset,
     )
     uow.enqueue_after_commit(to_enqueue)
-    return search_out(uow.session, child.id)
+    return search_out(uow.session, child.id, settings)
 
 
 @router.get("/{search_id}/configurations", responses=ERRORS)

@@ -46,8 +46,8 @@ EXAMPLE_STREAM = (
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": "An endless `text/event-stream` until the search completes or is cancelled: "
-            "`id` is the event id, `event` its kind, `data` the event as JSON.",
+            "description": "An endless `text/event-stream` until the search completes, fails or is "
+            "cancelled: `id` is the event id, `event` its kind, `data` the event as JSON.",
             "content": {"text/event-stream": {"schema": {"type": "string"}, "example": EXAMPLE_STREAM}},
         },
         404: {"model": ErrorResponse, "description": "No such search."},
@@ -66,7 +66,7 @@ async def stream_events(
     ] = None,
 ) -> StreamingResponse:
     """Live progress: search_created, round_advanced, trial_started, epoch, trial_completed, trial_pruned,
-    trial_failed, trial_requeued, then search_completed or search_cancelled, which ends
+    trial_failed, trial_requeued, then search_completed, search_failed or search_cancelled, which ends
     the stream."""
     start = _resume_position(last_event_id, after)
     await run_in_threadpool(_check_search, settings.database_url, search_id)

@@ -26,6 +26,7 @@ from app.services import listing
 from app.services import searches as service
 from app.services.idempotency import create_search_once
 from app.services.spec_model import SearchSpec
+from app.settings import Settings
 
 router = APIRouter(prefix="/searches", tags=["searches"])
 
@@ -34,8 +35,8 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 CONDITIONAL: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC}
 
 
-def search_out(session: Session, search_id: int) -> SearchOut:
-    view = service.search_view(session, search_id)
+def search_out(session: Session, search_id: int, settings: Settings) -> SearchOut:
+    view = service.search_view(session, search_id, settings)
     return SearchOut.model_validate(
         {
             **SearchSummary.model_validate(view.search).model_dump(),
@@ -43,6 +44,8 @@ def search_out(session: Session, search_id: int) -> SearchOut:
             "counts": view.counts,
             "best": TrialOut.model_validate(view.best) if view.best else None,
             "strategy": view.strategy,
+            "error": view.search.error,
+            "waiting": view.waiting,
         }
     )
 
@@ -75,7 +78,7 @@ def create_search(
     search, to_enqueue = create_search_once(uow.session, spec, settings, idempotency_key=idempotency_key)
     uow.enqueue_after_commit(to_enqueue)
     response.headers["Location"] = f"/searches/{search.id}"
-    return search_out(uow.session, search.id)
+    return search_out(uow.session, search.id, settings)
 
 
 @router.get("", responses=CONDITIONAL)
@@ -108,17 +111,20 @@ def list_searches(
 
 
 @router.get("/{search_id}", responses={**NOT_FOUND, **CONDITIONAL})
-def get_search(search_id: SearchId, session: ReadSessionDep, conditional: ConditionalDep) -> SearchOut:
-    """A search with its trial counts per state, best trial so far and strategy progress."""
-    conditional.check(listing.search_fingerprint(session, search_id))
-    return search_out(session, search_id)
+def get_search(
+    search_id: SearchId, session: ReadSessionDep, settings: SettingsDep, conditional: ConditionalDep
+) -> SearchOut:
+    """A search with its trial counts per state, best trial so far, strategy progress and any error."""
+    served = service.is_served(session, service.get_search(session, search_id), settings)
+    conditional.check((*listing.search_fingerprint(session, search_id), served))  # `waiting` changes too
+    return search_out(session, search_id, settings)
 
 
 @router.post("/{search_id}/cancel", responses={**NOT_FOUND, 409: {"model": ErrorResponse}})
-def cancel_search(search_id: SearchId, uow: UnitOfWorkDep) -> SearchOut:
+def cancel_search(search_id: SearchId, uow: UnitOfWorkDep, settings: SettingsDep) -> SearchOut:
     """Cancel a running search; its queued and running trials are cancelled."""
     service.cancel_search(uow.session, search_id)
-    return search_out(uow.session, search_id)
+    return search_out(uow.session, search_id, settings)
 
 
 @router.get("/{search_id}/trials", responses={**NOT_FOUND, **CONDITIONAL})

@@ -24,6 +24,7 @@ class ObjectiveInfo:
     parameters: frozenset[str] | None  # None: any parameter name is accepted
     metrics: frozenset[str]
     validate_params: Callable[[Mapping[str, Any]], object]
+    uses_dataset: bool = True
 
 
 def validate_quadratic_params(params: Mapping[str, Any]) -> None:
@@ -37,7 +38,9 @@ _BUILTIN: dict[str, ObjectiveInfo] = {
     "mlp": ObjectiveInfo(
         "mlp", mlp_params.MLP_PARAMETERS, mlp_params.MLP_METRICS, mlp_params.validate_params
     ),
-    "quadratic": ObjectiveInfo("quadratic", None, QUADRATIC_METRICS, validate_quadratic_params),
+    "quadratic": ObjectiveInfo(
+        "quadratic", None, QUADRATIC_METRICS, validate_quadratic_params, uses_dataset=False
+    ),
 }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Result, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import TrialState, sources_of
-from app.storage.models import Trial, TrialMetric
+from app.storage.models import Search, Trial, TrialMetric
 
 
 class TrialRepository:
@@ -137,14 +137,49 @@ class TrialRepository:
         statement = select(Trial).where(Trial.state == TrialState.RUNNING.value, Trial.heartbeat_at < cutoff)
         return self.session.scalars(statement).all()
 
-    def queued_since_before(self, cutoff: datetime, limit: int = 1000) -> Sequence[Trial]:
+    def queued_since_before(
+        self, cutoff: datetime, *, skip_objective: str, limit: int = 1000
+    ) -> list[tuple[int, int, str]]:
+        """(id, attempt, objective) of trials queued since before `cutoff`, but not of `skip_objective`."""
         statement = (
-            select(Trial)
-            .where(Trial.state == TrialState.QUEUED.value, Trial.updated_at < cutoff)
+            select(Trial.id, Trial.attempt, Search.objective)
+            .join(Search, Search.id == Trial.search_id)
+            .where(
+                Trial.state == TrialState.QUEUED.value,
+                Trial.updated_at < cutoff,
+                Search.objective != skip_objective,
+            )
             .order_by(Trial.id)
             .limit(limit)
         )
+        return [(row.id, row.attempt, row.objective) for row in self.session.execute(statement)]
+
+    def next_queued(self, search_id: int) -> int | None:
+        """The id of the search's lowest-numbered queued trial."""
+        statement = (
+            select(Trial.id)
+            .where(Trial.search_id == search_id, Trial.state == TrialState.QUEUED.value)
+            .order_by(Trial.number)
+            .limit(1)
+        )
+        return self.session.scalar(statement)
+
+    def expired_leases_of(self, search_id: int, cutoff: datetime) -> Sequence[Trial]:
+        statement = select(Trial).where(
+            Trial.search_id == search_id, Trial.state == TrialState.RUNNING.value, Trial.heartbeat_at < cutoff
+        )
         return self.session.scalars(statement).all()
+
+    def first_failure(self, search_id: int) -> tuple[int, str | None] | None:
+        """(number, error) of the search's first trial to fail, or None."""
+        statement = (
+            select(Trial.number, Trial.error)
+            .where(Trial.search_id == search_id, Trial.state == TrialState.FAILED.value)
+            .order_by(Trial.finished_at, Trial.id)
+            .limit(1)
+        )
+        row = self.session.execute(statement).first()
+        return (row.number, row.error) if row is not None else None
 
     def active_ids(self, search_id: int) -> list[int]:
         statement = select(Trial.id).where(
@@ -155,6 +190,11 @@ class TrialRepository:
 
     def clear_curve(self, trial_id: int) -> None:
         self.session.execute(delete(TrialMetric).where(TrialMetric.trial_id == trial_id))
+
+    def clear_curve_step(self, trial_id: int, step: int) -> None:
+        self.session.execute(
+            delete(TrialMetric).where(TrialMetric.trial_id == trial_id, TrialMetric.step == step)
+        )
 
     def add_curve_point(self, trial_id: int, step: int, metrics: dict[str, float | None]) -> None:
         self.session.add_all(

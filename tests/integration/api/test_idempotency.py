@@ -6,6 +6,7 @@ import json
 
 from fastapi.testclient import TestClient
 
+from app.services.idempotency import FINGERPRINT_VERSION
 from app.settings import Settings
 from app.storage.db import session_scope
 from app.storage.models import Search
@@ -67,7 +68,10 @@ def test_a_fingerprint_stored_by_an_earlier_release_does_not_refuse_the_retry(
     with session_scope(settings.database_url) as session:
         search = session.get(Search, first["id"])
         assert search is not None and search.request_fingerprint is not None
-        assert search.request_fingerprint.startswith("v2:") and len(search.request_fingerprint) == 64
+        assert (
+            search.request_fingerprint.startswith(FINGERPRINT_VERSION)
+            and len(search.request_fingerprint) == 64
+        )
         search.request_fingerprint = "ab" * 32  # a bare sha256 of the spec as sent, as 0002 stored them
     retry = client.post("/searches", json=quick_spec(), headers=headers)
     assert retry.status_code == 201, retry.text

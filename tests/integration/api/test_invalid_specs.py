@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.queue import queue_depth, trial_queue
+from app.queue import queue_depth, trial_queues
 from app.settings import Settings
 from tests.integration.helpers import quick_spec, row_counts
 
@@ -74,7 +74,7 @@ def test_invalid_spec_is_rejected_naming_the_field_and_writes_nothing(
     assert error["message"]
     assert row_counts(settings) == (0, 0)
     assert settings.redis_url is not None
-    assert queue_depth(trial_queue(settings.redis_url, settings.queue_name)) == 0
+    assert queue_depth(trial_queues(settings.redis_url, settings.queue_name)) == 0
 
 
 @pytest.mark.parametrize("bad_number", ["NaN", "Infinity", "-Infinity"])

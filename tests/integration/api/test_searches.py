@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from app.queue import queue_depth, trial_queue
+from app.queue import queue_depth, trial_queues
 from app.settings import Settings
 from tests.integration.helpers import quick_spec, row_counts
 
@@ -17,7 +17,7 @@ def test_created_search_queues_its_first_trials_on_redis(client: TestClient, set
     assert body["counts"]["queued"] == 2  # max_parallel
     assert response.headers["location"] == f"/searches/{body['id']}"
     assert settings.redis_url is not None
-    assert queue_depth(trial_queue(settings.redis_url, settings.queue_name)) == 2
+    assert queue_depth(trial_queues(settings.redis_url, settings.queue_name)) == 2
 
 
 def test_stored_spec_has_defaults_filled_in(client: TestClient) -> None:

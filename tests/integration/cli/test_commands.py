@@ -106,8 +106,8 @@ def test_a_spec_file_that_is_not_json_is_one_line_saying_where(api: str, tmp_pat
 
 def test_every_problem_of_a_spec_is_listed_on_one_line(api: str, tmp_path: Path) -> None:
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"space": {"x": 1}, "budget": {"max_trials": "many"}}))
+    spec.write_text(json.dumps({"space": {"x": 1}, "budget": {"max_trials": "many", "max_parallel": 0}}))
     result = caviar(api, "submit", str(spec), code=1)
     assert result.stderr.strip().count("\n") == 0, result.stderr
-    assert "dataset: Field required" in result.stderr
+    assert "budget.max_parallel: Input should be greater than or equal to 1" in result.stderr
     assert "budget.max_trials: Input should be a valid integer" in result.stderr

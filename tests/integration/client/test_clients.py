@@ -75,4 +75,5 @@ def test_the_async_client_has_every_method_of_the_sync_one() -> None:
     def public(cls: type) -> set[str]:
         return {name for name in dir(cls) if not name.startswith("_")}
 
-    assert public(CaviarClient) <= public(AsyncCaviarClient)
+    # `optimize` runs your (blocking) objective in threads: async code awaits ask/report/tell itself.
+    assert public(CaviarClient) - {"optimize"} <= public(AsyncCaviarClient)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.queue import enqueue_after_commit, trial_queue
+from app.queue import enqueue_after_commit, trial_queues
 from app.services.ask_tell import trial_seed
 from app.services.searches import create_search
 from app.services.spec_model import SearchSpec
@@ -21,7 +21,9 @@ def submit(settings: Settings, spec: dict[str, Any]) -> int:
         search, to_enqueue = create_search(session, SearchSpec.model_validate(spec), settings)
         search_id = search.id
     assert settings.redis_url is not None
-    enqueue_after_commit(trial_queue(settings.redis_url, settings.queue_name), to_enqueue, timeout_seconds=60)
+    enqueue_after_commit(
+        trial_queues(settings.redis_url, settings.queue_name), to_enqueue, timeout_seconds=60
+    )
     return search_id
 
 
