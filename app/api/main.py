@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from app import __version__
+from app.api.body_guard import BodyGuard
 from app.api.conditional import install_not_modified_handler
 from app.api.errors import install_error_handlers
 from app.api.openapi import install_openapi
@@ -28,5 +29,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (searches, exports, events, analysis, trials, datasets, workers, health, metrics):
         app.include_router(module.router)
     install_openapi(app)
+    app.add_middleware(BodyGuard, settings=app.state.settings)
     logging.getLogger(__name__).info("API ready on database %s", app.state.settings.database_url)
     return app
