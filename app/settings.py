@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         default=50 * 1024 * 1024, ge=1, description="Largest accepted dataset upload."
     )
     max_dataset_cells: int = Field(
-        default=20_000_000,
+        default=10_000_000,
         ge=1,
         description="Largest uploaded dataset, in rows x columns once decompressed and parsed.",
     )
