@@ -13,6 +13,7 @@ from app.api.conditional import install_not_modified_handler
 from app.api.errors import install_error_handlers
 from app.api.openapi import install_openapi
 from app.api.routes import analysis, datasets, events, exports, health, metrics, searches, trials, workers
+from app.dashboard.pages import install_dashboard
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -23,12 +24,15 @@ search, its trials and its best configurations.
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="Caviar", version=__version__, description=DESCRIPTION)
+    # docs_url/redoc_url None: FastAPI's own pages load their scripts from a CDN; the dashboard serves both
+    # from files shipped in wheels, so they work offline.
+    app = FastAPI(title="Caviar", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
     install_not_modified_handler(app)
     for module in (searches, exports, events, analysis, trials, datasets, workers, health, metrics):
         app.include_router(module.router)
+    install_dashboard(app)
     install_openapi(app)
     app.add_middleware(BodyGuard, settings=app.state.settings)
     install_browser_safety(app, app.state.settings)

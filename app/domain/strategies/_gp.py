@@ -125,11 +125,36 @@ def _inverse_from_cholesky(factor: np.ndarray) -> np.ndarray:
 def fit_hyperparameters(
     x: np.ndarray, y: np.ndarray, start: Hyperparameters | None, max_iterations: int
 ) -> Hyperparameters:
-    """MAP hyperparameters by L-BFGS-B from `start` (or the prior's centre); deterministic."""
+    """MAP hyperparameters by L-BFGS-B from `start` (or a fresh start); deterministic.
+
+    A fit that ends explaining most of the data as noise may sit in the "flat function, all noise"
+    basin, which a warm start would never leave again: then the other start is tried too, and the
+    better posterior kept.
+    """
     dimensions = x.shape[1]
-    initial = (start or Hyperparameters.default(dimensions)).to_vector()
+    fresh = _fresh_start(dimensions)
+    first = _fit_from(start or fresh, x, y, max_iterations)
+    if first[0].log_noise < math.log(NOISE_DOMINATED):
+        return first[0]
+    other = _fit_from(Hyperparameters.default(dimensions) if start is None else fresh, x, y, max_iterations)
+    return min(first, other, key=lambda fit: fit[1])[0]
+
+
+NOISE_DOMINATED = 0.25
+"""A noise variance above a quarter of the (standardised) data's: the fit explains little."""
+
+
+def _fresh_start(dimensions: int) -> Hyperparameters:
+    """Lengthscales of half the typical distance between points of the cube, little noise."""
+    return Hyperparameters(np.full(dimensions, math.log(0.5 * math.sqrt(dimensions))), 0.0, math.log(1e-3))
+
+
+def _fit_from(
+    start: Hyperparameters, x: np.ndarray, y: np.ndarray, max_iterations: int
+) -> tuple[Hyperparameters, float]:
+    dimensions = x.shape[1]
     bounds = [LOG_LENGTHSCALE_BOUNDS] * dimensions + [LOG_SIGNAL_BOUNDS, LOG_NOISE_BOUNDS]
-    initial = np.clip(initial, [b[0] for b in bounds], [b[1] for b in bounds])
+    initial = np.clip(start.to_vector(), [b[0] for b in bounds], [b[1] for b in bounds])
     result = minimize(
         _negative_log_posterior,
         initial,
@@ -139,8 +164,9 @@ def fit_hyperparameters(
         bounds=bounds,
         options={"maxiter": max_iterations},
     )
-    best = result.x if np.all(np.isfinite(result.x)) and result.fun < 1e10 else initial
-    return Hyperparameters.from_vector(best)
+    if np.all(np.isfinite(result.x)) and result.fun < 1e10:
+        return Hyperparameters.from_vector(result.x), float(result.fun)
+    return Hyperparameters.from_vector(initial), float(_negative_log_posterior(initial, x, y)[0])
 
 
 class GaussianProcess:

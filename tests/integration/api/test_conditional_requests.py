@@ -82,5 +82,12 @@ def test_if_none_match_takes_a_list_and_the_star(client: TestClient) -> None:
 def test_csv_export_and_workers_list_carry_etags_too(client: TestClient) -> None:
     search_id, _ = queued_search(client, 1)
     for path in (f"/searches/{search_id}/trials.csv", "/trials", "/workers"):
-        etag = client.get(path).headers["etag"]
-        assert client.get(path, headers={"If-None-Match": etag}).status_code == 304, path
+        # /workers' ETag moves on with a clock bucket (`alive` changes with time alone); on a busy
+        # machine two requests may straddle a bucket boundary, so a few tries are allowed.
+        statuses = []
+        for _ in range(3):
+            etag = client.get(path).headers["etag"]
+            statuses.append(client.get(path, headers={"If-None-Match": etag}).status_code)
+            if statuses[-1] == 304:
+                break
+        assert statuses[-1] == 304, (path, statuses)

@@ -1,0 +1,53 @@
+"""/dashboard/api: the bulk reads behind the dashboard's pages, bounded so one request stays cheap."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import ReadSessionDep
+from app.api.params import NameFilter, SearchId, SearchStates, state_values
+from app.api.schemas import ErrorResponse
+from app.dashboard import service
+from app.dashboard.repository import SearchFilter
+from app.dashboard.schemas import PlotData, SearchCards
+from app.storage.keyset import MAX_INT
+
+router = APIRouter(prefix="/dashboard/api", tags=["dashboard"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No such search."}}
+
+
+@router.get("/searches")
+def search_cards(
+    session: ReadSessionDep,
+    state: SearchStates = None,
+    objective: NameFilter = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200, description="Part of the name.")] = None,
+    parent_search_id: Annotated[
+        int | None, Query(ge=1, le=MAX_INT, description="Only re-tests of this search.")
+    ] = None,
+    sort: Annotated[
+        str, Query(pattern=r"^-?(id|name|created_at|updated_at)$", description="`-` in front: descending.")
+    ] = "-id",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> SearchCards:
+    """Searches with progress (done / budget), trials per state and best value so far; a page at an offset."""
+    where = SearchFilter(
+        states=state_values(state), objective=objective, name=name, parent_search_id=parent_search_id
+    )
+    return service.search_cards(session, where, sort=sort, offset=offset, limit=limit)
+
+
+@router.get("/searches/{search_id}/plot-data", responses=NOT_FOUND)
+def plot_data(
+    search_id: SearchId,
+    session: ReadSessionDep,
+    max_curves: Annotated[int, Query(ge=1, le=5000, description="Learning curves at most.")] = 1000,
+    max_points_per_curve: Annotated[int, Query(ge=2, le=1000, description="Points per curve at most.")] = 100,
+) -> PlotData:
+    """Every trial (as columns) and down-sampled learning curves of the metric: one request per refresh."""
+    return service.plot_data(
+        session, search_id, max_curves=max_curves, max_points_per_curve=max_points_per_curve
+    )

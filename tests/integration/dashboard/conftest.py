@@ -1,0 +1,3 @@
+from tests.integration.api.conftest import client
+
+__all__ = ["client"]
