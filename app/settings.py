@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -47,6 +49,44 @@ class Settings(BaseSettings):
     max_dataset_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="Largest accepted dataset upload."
     )
+    max_dataset_cells: int = Field(
+        default=10_000_000,
+        ge=1,
+        description="Largest uploaded dataset, in rows x columns once decompressed and parsed.",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body except dataset uploads; larger ones are refused (413) unread.",
+    )
+    max_json_depth: int = Field(
+        default=32, ge=4, description="Deepest nesting of arrays and objects in a body."
+    )
+    max_space_parameters: int = Field(
+        default=200, ge=1, description="Most parameters (tunable and fixed) in one search space."
+    )
+    max_importance_trials: int = Field(
+        default=2000,
+        ge=10,
+        description="`/importance` fits on at most this many completed trials (the latest).",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default=["127.0.0.1", "localhost", "[::1]", "::1", "testserver"],
+        description="Host header values the API answers (`*` for any): guards against DNS rebinding.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[], description="Origins allowed to call the API from a browser (CORS); none by default."
+    )
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, raw: object) -> object:
+        # `CAVIAR_ALLOWED_HOSTS=a,b` as well as a JSON list.
+        if isinstance(raw, str):
+            if raw.lstrip().startswith("["):
+                return json.loads(raw)
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        return raw
 
     @field_validator("database_url")
     @classmethod

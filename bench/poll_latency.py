@@ -107,7 +107,7 @@ def _poll(api_url: str, seconds: float) -> tuple[list[float], int]:
                 client.get(path, params=params).raise_for_status()
                 latencies.append(time.perf_counter() - started)
         completed: int = client.get(f"/searches/{search_id}").json()["counts"]["completed"]
-        client.post(f"/searches/{search_id}/cancel")
+        client.post(f"/searches/{search_id}/cancel", json={})
     return latencies, completed
 
 

@@ -93,12 +93,17 @@ class ETagCache:
 
 
 def build_request(http: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
+    headers = dict(call.headers)
+    if call.method != "GET" and call.files is None:
+        # The API refuses writes that are not JSON (a browser's cross-site "simple" requests), even
+        # bodiless ones such as a cancel.
+        headers.setdefault("Content-Type", "application/json")
     return http.build_request(
         call.method,
         call.path,
         params=call.params,
         json=call.json,
-        headers=call.headers,
+        headers=headers,
         files=call.files,
         data=call.data,
     )

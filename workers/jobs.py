@@ -12,6 +12,7 @@ from app.services.trial_runs import ClaimedRun, Outcome, claim_trial, finish_tri
 from app.storage.db import session_scope
 from caviar import InvalidParams, TrialDiverged, TrialPruned
 from workers.objectives.registry import get_objective, installed_objectives
+from workers.platform_errors import platform_error
 from workers.runtime import WorkerRuntime, current_runtime
 from workers.trial_context import WorkerTrialContext
 
@@ -30,7 +31,7 @@ def run_trial(trial_id: int) -> None:
     if run.objective not in installed_objectives():
         # Queues route trials by objective, so only a job left on a wrong queue by hand gets here.
         log.warning("trial %s: objective %r is not installed here, handed back", trial_id, run.objective)
-        outcome: Outcome | Literal["release", "lost"] = "release"
+        outcome: Outcome | Literal["release", "platform", "lost"] = "release"
     else:
         log.info(
             "trial %s (search %s #%s) attempt %s: started", trial_id, run.search_id, run.number, run.attempt
@@ -42,15 +43,18 @@ def run_trial(trial_id: int) -> None:
         )
         return
     with session_scope(database_url) as session:
-        to_enqueue = (
-            release_trial(session, run) if outcome == "release" else finish_trial(session, run, outcome)
-        )
+        if outcome == "release":
+            to_enqueue = release_trial(session, run)
+        elif outcome == "platform":
+            to_enqueue = release_trial(session, run, reason="platform error")
+        else:
+            to_enqueue = finish_trial(session, run, outcome)
     enqueue_after_commit(runtime.queues, to_enqueue, timeout_seconds=runtime.settings.trial_timeout_seconds)
     if isinstance(outcome, Outcome):
         log.info("trial %s: %s (value=%s)", trial_id, outcome.state.value, outcome.value)
 
 
-def _run(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "lost"]:
+def _run(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "platform", "lost"]:
     runtime.current = run
     try:
         return execute(run, runtime)
@@ -58,8 +62,9 @@ def _run(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release"
         runtime.current = None
 
 
-def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "lost"]:
-    """Run the objective; returns the outcome to record, "release" on shutdown, "lost" if the claim went."""
+def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "platform", "lost"]:
+    """Run the objective; returns the outcome to record, "release" on shutdown, "platform" after a Redis
+    or database error (the trial goes back to the queue), "lost" if the claim went."""
     context = WorkerTrialContext(run, runtime.settings.database_url, runtime.datasets, runtime.shutdown)
     try:
         objective = get_objective(run.objective)
@@ -73,8 +78,23 @@ def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["relea
     except InvalidParams as error:
         return Outcome(TrialState.FAILED, error=f"invalid parameters: {error}")
     except Exception as error:
-        log.exception("trial %s attempt %s: objective raised", run.trial_id, run.attempt)
-        return Outcome(TrialState.FAILED, error=f"{type(error).__name__}: {error}")
+        platform = platform_error(error)
+        if platform is None:
+            log.exception("trial %s attempt %s: objective raised", run.trial_id, run.attempt)
+            return Outcome(TrialState.FAILED, error=f"{type(error).__name__}: {error}")
+        # Redis or the database failed under the trial: not the objective's fault, so not its result.
+        if run.attempt >= runtime.settings.max_attempts:
+            log.error(
+                "trial %s attempt %s: platform error on the last attempt: %s",
+                run.trial_id,
+                run.attempt,
+                platform,
+            )
+            return Outcome(TrialState.FAILED, error=f"platform error on every attempt, last: {platform}")
+        log.warning(
+            "trial %s attempt %s: platform error, handing it back: %s", run.trial_id, run.attempt, platform
+        )
+        return "platform"
     if context.stop_reason == "shutdown":
         return "release"
     if context.stop_reason == "claim_lost":

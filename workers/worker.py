@@ -8,14 +8,17 @@ import socket
 from types import FrameType
 from typing import Any
 
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
+from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.worker import WorkerStatus
 
 from app.settings import Settings
 from app.storage.db import session_scope
 from app.storage.models import Worker, utcnow
 from app.storage.repositories import WorkerRepository
 from workers.heartbeat import HeartbeatThread, beat, reconcile
+from workers.job_guard import refusal
 from workers.nn import limit_blas_threads
 from workers.objectives.registry import installed_objectives
 from workers.runtime import WorkerRuntime, install_runtime
@@ -24,9 +27,19 @@ log = logging.getLogger(__name__)
 
 
 class TrialWorker(SimpleWorker):
-    """RQ's in-process worker; a stop signal also asks the running trial to hand itself back."""
+    """RQ's in-process worker that runs trial jobs only; a stop signal also asks the running trial to
+    hand itself back."""
 
     runtime: WorkerRuntime
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        reason = refusal(job)
+        if reason is None:
+            super().execute_job(job, queue)
+            return
+        log.error("worker %s: refused job %s from queue %r: %s", self.name, job.id, queue.name, reason)
+        self.handle_job_failure(job, queue, exc_string=f"refused by Caviar's worker: {reason}")
+        self.set_state(WorkerStatus.IDLE)
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.runtime.shutdown.set()

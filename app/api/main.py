@@ -7,6 +7,8 @@ import logging
 from fastapi import FastAPI
 
 from app import __version__
+from app.api.body_guard import BodyGuard
+from app.api.browser_safety import install_browser_safety
 from app.api.conditional import install_not_modified_handler
 from app.api.errors import install_error_handlers
 from app.api.openapi import install_openapi
@@ -43,5 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     install_dashboard(app)
     install_openapi(app)
+    app.add_middleware(BodyGuard, settings=app.state.settings)
+    install_browser_safety(app, app.state.settings)
     logging.getLogger(__name__).info("API ready on database %s", app.state.settings.database_url)
     return app

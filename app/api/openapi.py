@@ -2,8 +2,8 @@
 
 FastAPI documents request validation errors as its own `HTTPValidationError`; Caviar answers them as
 `ErrorResponse` like every other error, so that is what the schema must say. Every operation can also
-answer 500 and 503 (database unavailable), and one with a body 400 (unreadable body); each error
-response carries an example.
+answer 500 and 503 (database unavailable), one with a body 400 (unreadable body), one that changes
+state 413 (body too large) and 415 (not JSON); each error response carries an example.
 """
 
 from __future__ import annotations
@@ -26,6 +26,22 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
         "Conflicts with the current state.",
         {"code": "conflict", "message": "search 42 is already completed", "field": None},
     ),
+    "413": (
+        "The body is larger than the limit (CAVIAR_MAX_REQUEST_BYTES; uploads: CAVIAR_MAX_DATASET_BYTES).",
+        {
+            "code": "payload_too_large",
+            "message": "the request body must be at most 1048576 bytes",
+            "field": None,
+        },
+    ),
+    "415": (
+        "A state-changing request must say `Content-Type: application/json` (uploads: multipart/form-data).",
+        {
+            "code": "unsupported_media_type",
+            "message": "send `Content-Type: application/json` (even with an empty body)",
+            "field": None,
+        },
+    ),
     "422": (
         "The request is invalid: a parameter, the body, or the spec's meaning. Nothing was changed.",
         {
@@ -44,6 +60,7 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 ALWAYS = ("500", "503")
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -61,19 +78,24 @@ def install_openapi(app: FastAPI) -> None:
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     """Point every error response at ErrorResponse, add 422/500/503 where missing, attach examples."""
     for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
+        for method, operation in path_item.items():
             if isinstance(operation, dict) and "responses" in operation:
-                _complete_operation(operation)
+                _complete_operation(operation, writes=method.upper() in WRITES)
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
     return schema
 
 
-def _complete_operation(operation: dict[str, Any]) -> None:
+def _complete_operation(operation: dict[str, Any], *, writes: bool) -> None:
     responses: dict[str, Any] = operation["responses"]
     takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
-    wanted = [*(("400",) if "requestBody" in operation else ()), *(("422",) if takes_input else ()), *ALWAYS]
+    wanted = [
+        *(("400",) if "requestBody" in operation else ()),
+        *(("413", "415") if writes else ()),
+        *(("422",) if takes_input else ()),
+        *ALWAYS,
+    ]
     for code in wanted:
         responses.setdefault(code, {})
     for code, response in responses.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import zipfile
 from typing import Literal
 
@@ -16,13 +17,22 @@ MIN_EXAMPLES = 10
 MAX_CLASSES = 1000
 MAX_EXPANSION = 8
 """An .npz archive may decompress to at most this many times max_bytes (a guard against zip bombs)."""
+DEFAULT_MAX_CELLS = 10_000_000
+"""Rows x columns of one upload; as float64 features that is 80 MB in the API and in every worker."""
+MAX_CELL_CHARS = 256
+"""Longest CSV field: numbers and class labels are short, and NumPy pads every cell to the longest."""
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FEATURES_KEY = "X"
 LABELS_KEY = "y"
 
 
 def parse_upload(
-    content: bytes, fmt: Literal["npz", "csv"], label_column: str | None, max_bytes: int
+    content: bytes,
+    fmt: Literal["npz", "csv"],
+    label_column: str | None,
+    max_bytes: int,
+    *,
+    max_cells: int = DEFAULT_MAX_CELLS,
 ) -> Dataset:
     """A validated dataset from an uploaded file.
 
@@ -30,7 +40,9 @@ def parse_upload(
     csv: one example per row; `label_column` names the label column of the header row, else the last column
     holds the labels and a header row is recognised by a field that is not a number. Labels of any kind are
     mapped to 0..C-1 in sorted order (numeric order when all are numbers). Raises `InvalidParams("file", …)`
-    for a file too large, unreadable, ragged, non-finite, with fewer than 10 rows or 2 classes, and
+    for a file too large (in bytes, decompressed bytes or `max_cells` cells; judged from the archive's
+    array headers before anything is decompressed), unreadable, ragged, with a field longer than
+    MAX_CELL_CHARS, non-finite, with fewer than 10 rows or 2 classes, and
     `InvalidParams("label_column", …)` for a label column that is not there.
     """
     if len(content) > max_bytes:
@@ -38,9 +50,9 @@ def parse_upload(
     if not content:
         raise InvalidParams("file", "is empty")
     if fmt == "npz":
-        X, labels = _read_npz(content, label_column, max_bytes)
+        X, labels = _read_npz(content, label_column, max_bytes, max_cells)
     elif fmt == "csv":
-        X, labels = _read_csv(content, label_column)
+        X, labels = _read_csv(content, label_column, max_cells)
     else:
         raise InvalidParams("format", f"must be npz or csv, got {fmt!r}")
     name = f"upload-{hashlib.sha256(content).hexdigest()[:12]}"
@@ -87,20 +99,47 @@ def dataset_from_npz_bytes(content: bytes, name: str | None = None) -> Dataset:
     return Dataset(name=name or stored_name, X=X, y=y.astype(np.int64, copy=False), n_classes=n_classes)
 
 
-def _read_npz(content: bytes, label_column: str | None, max_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+def _array_sizes(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
+    """(cells, bytes) of every array in an .npz, read from the .npy headers without decompressing data."""
+    sizes = {}
+    for info in archive.infolist():
+        with archive.open(info) as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+        if dtype.hasobject:
+            raise ValueError(f"{info.filename}: object arrays are not plain data")
+        cells = math.prod(int(extent) for extent in shape)
+        sizes[info.filename.removesuffix(".npy")] = (cells, cells * dtype.itemsize)
+    return sizes
+
+
+def _read_npz(
+    content: bytes, label_column: str | None, max_bytes: int, max_cells: int
+) -> tuple[np.ndarray, np.ndarray]:
     labels_key = label_column or LABELS_KEY
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-        if expanded <= MAX_EXPANSION * max_bytes:
-            with np.load(io.BytesIO(content), allow_pickle=False) as npz:
-                arrays = {key: npz[key] for key in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
+            sizes = _array_sizes(archive)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise InvalidParams("file", f"is not a readable .npz archive of plain arrays: {error}") from error
+    expanded = sum(size for _, size in sizes.values())
     if expanded > MAX_EXPANSION * max_bytes:
         raise InvalidParams(
             "file", f"decompresses to {expanded} bytes; the limit is {MAX_EXPANSION * max_bytes}"
         )
+    largest = max((cells for cells, _ in sizes.values()), default=0)
+    if largest > max_cells:
+        raise InvalidParams("file", f"holds an array of {largest} cells; the limit is {max_cells}")
+    try:
+        with np.load(io.BytesIO(content), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise InvalidParams("file", f"is not a readable .npz archive of plain arrays: {error}") from error
     if FEATURES_KEY not in arrays:
         raise InvalidParams("file", f"npz needs an array 'X' (m, n_features); found {sorted(arrays)}")
     if labels_key not in arrays:
@@ -114,12 +153,30 @@ def _read_npz(content: bytes, label_column: str | None, max_bytes: int) -> tuple
     return X.astype(np.float64), labels
 
 
-def _read_csv(content: bytes, label_column: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _csv_rows(text: str, max_cells: int) -> list[list[str]]:
+    """The non-blank rows, refusing an over-long field or more than `max_cells` fields in all."""
+    rows, cells = [], 0
+    try:
+        for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+            if not "".join(row).strip():
+                continue
+            if max(map(len, row)) > MAX_CELL_CHARS:
+                raise InvalidParams("file", f"row {number} has a field over {MAX_CELL_CHARS} characters")
+            cells += len(row)
+            if cells > max_cells:
+                raise InvalidParams("file", f"has more than {max_cells} cells; that is the limit")
+            rows.append(row)
+    except csv.Error as error:
+        raise InvalidParams("file", f"is not readable CSV: {error}") from error
+    return rows
+
+
+def _read_csv(content: bytes, label_column: str | None, max_cells: int) -> tuple[np.ndarray, np.ndarray]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidParams("file", f"is not UTF-8 text: {error}") from error
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(field.strip() for field in row)]
+    rows = _csv_rows(text, max_cells)
     if not rows:
         raise InvalidParams("file", "has no rows")
     if label_column is not None or not all(_is_number(field) for field in rows[0]):

@@ -34,11 +34,13 @@ class ConfigurationSummary:
     trial_ids: list[int]
 
 
-def importance(session: Session, search_id: int) -> dict[str, Any]:
+def importance(session: Session, search_id: int, *, max_trials: int) -> dict[str, Any]:
+    """Importance fitted on the latest `max_trials` completed trials (bounds the work of one request)."""
     search = get_search(session, search_id)
     trials = TrialRepository(session).of_search(search_id)
+    completed = [record for record in records_of(trials) if record.has_result][-max_trials:]
     space = SearchSpace.from_spec(search.spec["space"])
-    return hyperparameter_importance(space, records_of(trials), seed=search.seed)
+    return hyperparameter_importance(space, completed, seed=search.seed)
 
 
 def retest(

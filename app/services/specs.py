@@ -168,6 +168,12 @@ def _check_finite(value: Any, path: str) -> None:
 
 
 def _check_budget(spec: SearchSpec, settings: Settings) -> None:
+    if len(spec.space) > settings.max_space_parameters:
+        raise InvalidSpec(
+            "space",
+            f"at most {settings.max_space_parameters} parameters per space are allowed "
+            f"(CAVIAR_MAX_SPACE_PARAMETERS), got {len(spec.space)}",
+        )
     if spec.budget.max_trials > settings.max_trials_per_search:
         raise InvalidSpec(
             "budget.max_trials",

@@ -144,9 +144,10 @@ def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue
     return advance_search(session, run.search_id, now)
 
 
-def release_trial(session: Session, run: ClaimedRun) -> Enqueue:
-    """Hand a run back to the queue (the worker is shutting down); nothing is recorded against it."""
-    return requeue(session, run.search_id, run.trial_id, run.attempt, reason="worker stopped")
+def release_trial(session: Session, run: ClaimedRun, *, reason: str = "worker stopped") -> Enqueue:
+    """Hand a run back to the queue (the worker is stopping, or the platform failed under it); nothing
+    is recorded against it, and its attempt still counts."""
+    return requeue(session, run.search_id, run.trial_id, run.attempt, reason=reason)
 
 
 def requeue(session: Session, search_id: int, trial_id: int, attempt: int, *, reason: str) -> Enqueue:

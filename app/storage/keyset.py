@@ -61,7 +61,13 @@ def parse_value(kind: type, raw: Any) -> Any:
         if not isinstance(raw, str) or len(raw) > 64:
             raise ValueError("expected an ISO 8601 timestamp")
         parsed = datetime.fromisoformat(raw)
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        try:
+            instant = (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        except OverflowError as error:
+            raise ValueError("timestamp out of range") from error
+        if not 1 < instant.year < 9999:  # the drivers shift by the local offset, which must not overflow
+            raise ValueError("timestamp out of range")
+        return instant
     raise ValueError(f"unsupported kind {kind!r}")
 
 

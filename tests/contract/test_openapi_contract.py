@@ -89,7 +89,7 @@ def api_schema(contract_database_url: str, tmp_path: Path, redis_url: str) -> It
     with TestClient(app) as seed:  # something for the generated ids to find
         running = seed.post("/searches", json=quick_spec()).json()["id"]
         cancelled = seed.post("/searches", json=quick_spec(name="cancelled")).json()["id"]
-        seed.post(f"/searches/{cancelled}/cancel")
+        seed.post(f"/searches/{cancelled}/cancel", json={})
         external = {**quick_spec(name="external", objective="external", metric="loss"), "dataset": None}
         seed.post("/searches", json=external)  # trials to ask for, report on and tell
         assert running

@@ -41,11 +41,11 @@ class Importance(BaseModel):
 
 
 @router.get("/{search_id}/importance", responses=ERRORS)
-def importance(search_id: SearchId, session: ReadSessionDep) -> Importance:
-    """Which hyperparameters mattered in this search, and the method that says so."""
+def importance(search_id: SearchId, session: ReadSessionDep, settings: SettingsDep) -> Importance:
+    """Which hyperparameters mattered in this search (on its latest completed trials, see the limits)."""
     from app.services.analysis import importance as compute
 
-    return Importance.model_validate(compute(session, search_id))
+    return Importance.model_validate(compute(session, search_id, max_trials=settings.max_importance_trials))
 
 
 @router.post(

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
@@ -53,13 +54,16 @@ async def upload_dataset(
     """Upload a dataset; it is validated, stored in the database and usable by every worker."""
     content = await file.read(settings.max_dataset_bytes + 1)
     fmt = format or _format_from_name(file.filename)
-    stored, created = service.upload_dataset(
+    # Parsing a large file takes seconds (in a parser process): wait for it in a thread, not on the loop.
+    stored, created = await run_in_threadpool(
+        service.upload_dataset,
         uow.session,
         name=name,
         content=content,
         fmt=fmt,
         label_column=label_column,
         max_bytes=settings.max_dataset_bytes,
+        max_cells=settings.max_dataset_cells,
     )
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -70,7 +70,9 @@ def create_search(
         str | None,
         Header(
             max_length=200,
-            description="Makes retries safe: the same key and spec return the search the first call created.",
+            pattern=r"^[\x21-\x7e]+$",
+            description="Printable ASCII, at most 200 characters. Makes retries safe: the same key and "
+            "spec return the search the first call created.",
         ),
     ] = None,
 ) -> SearchOut:

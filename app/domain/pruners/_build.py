@@ -25,7 +25,7 @@ def build_pruner(raw: Mapping[str, Any] | None, *, direction: Direction) -> Prun
     if not isinstance(raw, Mapping):
         raise InvalidSpec("pruner", f'`pruner` must be an object such as {{"kind": "median"}}, got {raw!r}')
     kind = raw.get("kind")
-    if kind not in _OPTIONS:
+    if not isinstance(kind, str) or kind not in _OPTIONS:
         raise InvalidSpec("pruner.kind", f"`kind` must be one of {', '.join(_OPTIONS)}, got {kind!r}")
     if direction not in ("minimize", "maximize"):
         raise InvalidSpec("direction", f"`direction` must be minimize or maximize, got {direction!r}")

@@ -32,7 +32,7 @@ def parse_entry(name: Any, raw: Any) -> tuple[Param, Condition | None]:
         check_json_value(raw, field)
         return FixedParam(raw), None
     kind = raw.get("type")
-    if kind not in _ATTRIBUTES:
+    if not isinstance(kind, str) or kind not in _ATTRIBUTES:
         known = ", ".join(_ATTRIBUTES)
         raise InvalidSpec(f"{field}.type", f"`type` must be one of {known}, got {kind!r}")
     for key in raw:

@@ -58,7 +58,7 @@ def build_strategy(
             "strategy", f'`strategy` must be an object such as {{"kind": "random"}}, got {raw!r}'
         )
     kind = raw.get("kind")
-    if kind not in _OPTIONS:
+    if not isinstance(kind, str) or kind not in _OPTIONS:
         raise InvalidSpec("strategy.kind", f"`kind` must be one of {', '.join(_OPTIONS)}, got {kind!r}")
     if direction not in ("minimize", "maximize"):
         raise InvalidSpec("direction", f"`direction` must be minimize or maximize, got {direction!r}")

@@ -14,7 +14,8 @@ from app.domain.space import CategoricalParam, IntParam, SearchSpace
 from app.domain.strategies._base import PointwiseStrategy, TrialRecord
 from app.errors import InvalidSpec
 
-MAX_CATEGORICAL_COMBINATIONS = 100_000
+MAX_CATEGORICAL_COMBINATIONS = 1_000
+"""Every read of a grid search rebuilds its blocks, one per combination: more would cost seconds."""
 
 
 @dataclass(frozen=True)

