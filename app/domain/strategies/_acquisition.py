@@ -113,3 +113,9 @@ def maximise(
 def point_key(snapped: np.ndarray) -> bytes:
     """A hashable identity of a snapped unit point (NaN, i.e. inactive, compares equal to NaN)."""
     return bytes(np.round(np.nan_to_num(snapped, nan=-1.0), 9).tobytes())
+
+
+def point_keys(snapped: np.ndarray) -> set[bytes]:
+    """`point_key` of every row of `snapped` (shape (n, d)), in one pass over the array."""
+    rounded = np.ascontiguousarray(np.round(np.nan_to_num(snapped, nan=-1.0), 9))
+    return {row.tobytes() for row in rounded}

@@ -190,5 +190,5 @@ class GaussianProcess:
         return mean, np.sqrt(np.maximum(variance, 1e-12))
 
     def conditioned_on(self, points: np.ndarray, values: np.ndarray) -> GaussianProcess:
-        """The same GP with extra observations (the "Kriging believer" for pending trials)."""
+        """The same GP with extra observations (the values believed for pending trials)."""
         return GaussianProcess(np.vstack([self.x, points]), np.concatenate([self.y, values]), self.hyper)

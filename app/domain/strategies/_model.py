@@ -2,9 +2,10 @@
 
 Shared by the model-based strategies (`bayes` over the whole space, `coarse_to_fine` inside its box).
 Failed and pruned trials count as the worst result seen, so the model learns to stay away from where
-they happened. Trials still running are "believed" at the model's own prediction (the Kriging
-believer): that removes the uncertainty there and sends the next proposal elsewhere, so 8 trials in
-flight get 8 distinct points. Everything is a deterministic function of the history and the state.
+they happened. Trials still running are "believed" to have ended as badly as the worst result seen (a
+constant liar, as Optuna's TPE treats running trials): that removes the uncertainty there and makes
+their neighbourhood unattractive until their results arrive, so the next proposal goes elsewhere and 8
+trials in flight get 8 distinct points. Everything is a deterministic function of the history and the state.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from app.domain.strategies._acquisition import Region, log_expected_improvement, maximise, point_key
+from app.domain.strategies._acquisition import (
+    Region,
+    log_expected_improvement,
+    maximise,
+    point_key,
+    point_keys,
+)
 from app.domain.strategies._base import TrialRecord
 from app.domain.strategies._features import FeatureMap
 from app.domain.strategies._gp import GaussianProcess, Hyperparameters, fit_hyperparameters
@@ -78,13 +85,14 @@ class Surrogate:
     ) -> None:
         self.features = features
         units = features.history_units([t.params for t in history])
-        self.taken = {point_key(row) for row in units}
+        self.taken = point_keys(units)
         finished = [i for i, t in enumerate(history) if t.state in FINISHED_STATES_FOR_MODEL]
         targets = model_targets([history[i] for i in finished], direction)
         keep = kept_rows(targets, MAX_MODEL_POINTS)
         self.units = units[finished][keep]
         x = features.features(self.units)
         y = targets[keep]
+        self.worst = float(np.max(y))
         with _BLAS.limit(limits=1):
             if fitted.is_due(len(finished)):
                 rows = kept_rows(y, MAX_FIT_POINTS)
@@ -104,8 +112,7 @@ class Surrogate:
     def _believe(self, units: np.ndarray) -> None:
         if len(units):
             x = self.features.features(units)
-            mean, _ = self.gp.predict(x)
-            self.gp = self.gp.conditioned_on(x, mean)
+            self.gp = self.gp.conditioned_on(x, np.full(len(x), self.worst))
 
     def expected_improvement(self, x: np.ndarray) -> np.ndarray:
         mean, std = self.gp.predict(x)
@@ -143,9 +150,15 @@ def exploiting(number: int, max_trials: int) -> bool:
     return number >= max_trials - max(1, math.ceil(EXPLOIT_FRACTION * max_trials - 1e-9))
 
 
+MIN_MODEL_RESULTS = 5
+"""Completed results before a model chooses: fitted on fewer (as when 8 trials start at once and the
+first few finish), its hyperparameters are noise, and later fits start from them."""
+
+
 def learnable(history: Sequence[TrialRecord]) -> bool:
-    """A model needs at least two completed results that differ."""
-    return len({t.value for t in history if t.has_result}) >= 2
+    """A model needs `MIN_MODEL_RESULTS` completed results, not all alike."""
+    values = [t.value for t in history if t.has_result]
+    return len(values) >= MIN_MODEL_RESULTS and len(set(values)) >= 2
 
 
 def lengthscales(features: FeatureMap, names: Sequence[str], hyper: Hyperparameters) -> dict[str, float]:
