@@ -52,6 +52,7 @@ bench: venv
 	$(BIN)/python bench/search_quality.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/poll_latency.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) .caviar

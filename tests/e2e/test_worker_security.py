@@ -52,7 +52,8 @@ def test_a_worker_process_refuses_a_job_that_is_not_a_trial(settings: Settings, 
     try:
         # What an attacker with write access to Redis would do: name any importable function.
         connection = redis.Redis.from_url(settings.redis_url or "")
-        queue = Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
+        # The queue of an objective every worker runs (queues are per objective: `<name>.<objective>`).
+        queue = Queue(f"{settings.queue_name}.mlp", connection=connection, serializer=JSONSerializer)
         planted = tmp_path / "planted-by-a-job"
         job = queue.enqueue_call("os.makedirs", args=(str(planted),))
         status = wait_for_status(job)
@@ -99,6 +100,6 @@ def test_a_redis_url_with_a_password_runs_searches(
     with TestClient(create_app(secured)) as client:
         created = client.post("/searches", json=quick_spec(budget={"max_trials": 2, "max_parallel": 2}))
         assert created.status_code == 201, created.text
-        assert redis.Redis(port=port, password=password).llen(f"rq:queue:{secured.queue_name}") == 2
+        assert redis.Redis(port=port, password=password).llen(f"rq:queue:{secured.queue_name}.mlp") == 2
         run_worker(secured, burst=True)
         assert client.get(f"/searches/{created.json()['id']}").json()["counts"]["completed"] == 2

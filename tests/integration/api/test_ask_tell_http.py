@@ -80,15 +80,15 @@ def test_ask_report_tell_runs_an_external_search_to_completion(client: TestClien
 
 def test_ask_answers_204_with_retry_after_while_every_trial_is_held(client: TestClient) -> None:
     search_id = create(client, budget={"max_trials": 3, "max_parallel": 1})
-    first = client.post(f"/searches/{search_id}/ask")
+    first = client.post(f"/searches/{search_id}/ask", json={})
     assert first.status_code == 200
-    waiting = client.post(f"/searches/{search_id}/ask")
+    waiting = client.post(f"/searches/{search_id}/ask", json={})
     assert waiting.status_code == 204 and waiting.headers["Retry-After"] == "1" and waiting.content == b""
 
 
 def test_a_repeated_tell_answers_the_same_and_records_once(client: TestClient) -> None:
     search_id = create(client)
-    trial = client.post(f"/searches/{search_id}/ask").json()
+    trial = client.post(f"/searches/{search_id}/ask", json={}).json()
     body = {"attempt": trial["attempt"], "metrics": {"loss": 0.5}}
     first = client.post(f"/trials/{trial['id']}/tell", json=body)
     again = client.post(f"/trials/{trial['id']}/tell", json=body)
@@ -103,9 +103,9 @@ def test_a_late_tell_after_the_lease_expired_and_the_trial_was_re_asked_is_409(
     client: TestClient, settings: Settings
 ) -> None:
     search_id = create(client, budget={"max_trials": 1, "max_parallel": 1})
-    first = client.post(f"/searches/{search_id}/ask").json()
+    first = client.post(f"/searches/{search_id}/ask", json={}).json()
     expire_lease(settings, first["id"])
-    second = client.post(f"/searches/{search_id}/ask").json()
+    second = client.post(f"/searches/{search_id}/ask", json={}).json()
     assert second["id"] == first["id"] and second["attempt"] == 2
     late = client.post(f"/trials/{first['id']}/tell", json={"attempt": 1, "metrics": {"loss": 0.1}})
     assert late.status_code == 409
@@ -121,16 +121,16 @@ def test_a_late_tell_after_the_lease_expired_and_the_trial_was_re_asked_is_409(
 
 def test_a_released_trial_goes_to_the_next_ask(client: TestClient) -> None:
     search_id = create(client, budget={"max_trials": 1, "max_parallel": 1})
-    first = client.post(f"/searches/{search_id}/ask").json()
+    first = client.post(f"/searches/{search_id}/ask", json={}).json()
     released = client.post(f"/trials/{first['id']}/tell", json={"attempt": 1, "state": "released"})
     assert released.status_code == 200 and released.json()["state"] == "queued"
-    second = client.post(f"/searches/{search_id}/ask").json()
+    second = client.post(f"/searches/{search_id}/ask", json={}).json()
     assert (second["id"], second["attempt"]) == (first["id"], 2)
 
 
 def test_a_completed_tell_without_the_search_metric_is_422_and_records_nothing(client: TestClient) -> None:
     search_id = create(client)
-    trial = client.post(f"/searches/{search_id}/ask").json()
+    trial = client.post(f"/searches/{search_id}/ask", json={}).json()
     wrong = client.post(f"/trials/{trial['id']}/tell", json={"attempt": 1, "metrics": {"accuracy": 0.5}})
     assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "metrics"
     assert client.get(f"/trials/{trial['id']}").json()["state"] == "running"
@@ -140,8 +140,8 @@ def test_the_median_pruner_tells_a_bad_trial_to_stop(client: TestClient) -> None
     search_id = create(
         client, pruner={"kind": "median", "min_trials": 1}, budget={"max_trials": 2, "max_parallel": 2}
     )
-    good = client.post(f"/searches/{search_id}/ask").json()
-    bad = client.post(f"/searches/{search_id}/ask").json()
+    good = client.post(f"/searches/{search_id}/ask", json={}).json()
+    bad = client.post(f"/searches/{search_id}/ask", json={}).json()
     for step in (1, 2, 3):
         client.post(
             f"/trials/{good['id']}/report", json={"attempt": 1, "step": step, "metrics": {"loss": 0.1}}
@@ -160,7 +160,7 @@ def test_the_median_pruner_tells_a_bad_trial_to_stop(client: TestClient) -> None
 
 def test_a_retried_report_of_the_same_step_replaces_the_first(client: TestClient) -> None:
     search_id = create(client)
-    trial = client.post(f"/searches/{search_id}/ask").json()
+    trial = client.post(f"/searches/{search_id}/ask", json={}).json()
     for loss in (0.4, 0.3):
         answer = client.post(
             f"/trials/{trial['id']}/report", json={"attempt": 1, "step": 1, "metrics": {"loss": loss}}
@@ -173,12 +173,12 @@ def test_ask_on_a_worker_search_or_a_finished_one_is_409(client: TestClient) -> 
     from tests.integration.helpers import quick_spec
 
     worker_search = client.post("/searches", json=quick_spec()).json()["id"]
-    assert client.post(f"/searches/{worker_search}/ask").status_code == 409
+    assert client.post(f"/searches/{worker_search}/ask", json={}).status_code == 409
     search_id = create(client)
-    client.post(f"/searches/{search_id}/cancel")
-    answer = client.post(f"/searches/{search_id}/ask")
+    client.post(f"/searches/{search_id}/cancel", json={})
+    answer = client.post(f"/searches/{search_id}/ask", json={})
     assert answer.status_code == 409 and "cancelled" in answer.json()["error"]["message"]
-    assert client.post("/searches/999999/ask").status_code == 404
+    assert client.post("/searches/999999/ask", json={}).status_code == 404
 
 
 def test_failed_tells_beyond_max_failed_trials_fail_the_search_with_the_first_error(
@@ -186,7 +186,7 @@ def test_failed_tells_beyond_max_failed_trials_fail_the_search_with_the_first_er
 ) -> None:
     search_id = create(client, budget={"max_trials": 10, "max_parallel": 1, "max_failed_trials": 2})
     for error in ("ValueError: first", "ValueError: second"):
-        trial = client.post(f"/searches/{search_id}/ask").json()
+        trial = client.post(f"/searches/{search_id}/ask", json={}).json()
         told = client.post(
             f"/trials/{trial['id']}/tell", json={"attempt": 1, "state": "failed", "error": error}
         )
@@ -196,4 +196,4 @@ def test_failed_tells_beyond_max_failed_trials_fail_the_search_with_the_first_er
     assert search["state"] == "failed"
     assert search["error"] == "trial 0 failed: ValueError: first"
     assert search["counts"]["failed"] == 2 and search["counts"]["queued"] == 0
-    assert client.post(f"/searches/{search_id}/ask").status_code == 409
+    assert client.post(f"/searches/{search_id}/ask", json={}).status_code == 409
