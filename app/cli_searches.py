@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -113,6 +114,7 @@ def retest(
         console.print(f"search [bold]{child['id']}[/bold] re-tests search {search_id}")
         if wait:
             call(follow, api, child["id"])
+            _print_configurations(api, child["id"])
 
 
 def best(
@@ -193,6 +195,31 @@ def importance(search_id: SearchId, api_url: ApiUrl = DEFAULT_API_URL) -> None:
     print_table(records_table(title, ("parameter", "share", ""), rows, width=terminal_width()))
 
 
+def configurations(search_id: SearchId, api_url: ApiUrl = DEFAULT_API_URL) -> None:
+    """A search's trials grouped by configuration, mean ± std of its metric (how a re-test held up)."""
+    with client(api_url) as api:
+        _print_configurations(api, search_id)
+
+
+def _print_configurations(api: CaviarClient, search_id: int) -> None:
+    search = call(api.search, search_id)
+    grouped = call(api.configurations, search_id)
+    names = sorted({name for group in grouped for name in group["params"]})
+    varying = [n for n in names if len({json.dumps(g["params"].get(n)) for g in grouped}) > 1] or names
+    rows = [
+        [
+            *(group["params"].get(name, "") for name in varying),
+            group["completed"],
+            group["mean"],
+            group["std"],
+        ]
+        for group in grouped
+    ]
+    title = f"configurations of search {search_id}: {search['metric']} over completed runs"
+    header = (*varying, "runs", "mean", "std")
+    print_table(records_table(title, header, rows, width=terminal_width()))
+
+
 def follow(api: CaviarClient, search_id: int) -> None:
     """A progress bar until the search ends, then its best configurations."""
     progress, update = search_progress(console)
@@ -220,4 +247,4 @@ def _minute(timestamp: Any) -> str:
     return str(timestamp)[:16].replace("T", " ")
 
 
-COMMANDS = (submit, searches, show, cancel, retest, best, trials, trial, importance)
+COMMANDS = (submit, searches, show, cancel, retest, best, trials, trial, importance, configurations)

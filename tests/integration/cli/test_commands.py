@@ -65,6 +65,17 @@ def test_retest_creates_a_linked_search(api: str, finished: int) -> None:
     assert newest["parent_search_id"] == finished
 
 
+def test_retest_wait_prints_mean_and_std_per_configuration(
+    api: str, finished: int, settings: Settings
+) -> None:
+    with CaviarClient(api) as client:
+        child = client.retest(finished, top_k=1, repeats=2)["id"]
+    run_worker(settings, burst=True)
+    output = caviar(api, "configurations", str(child)).stdout
+    assert f"configurations of search {child}" in output
+    assert "mean" in output and "std" in output and " 2 " in output
+
+
 def test_importance_ranks_the_varying_parameters(api: str, finished: int) -> None:
     output = caviar(api, "importance", str(finished)).stdout
     assert "learning_rate" in output and "hidden_units" in output
