@@ -15,7 +15,7 @@ def test_root_serves_the_dashboard_with_plotly_from_the_package(client: TestClie
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "/dashboard/vendor/plotly-" in page.text and "https://" not in page.text
-    plotly_url = page.text.split('<script src="')[1].split('"')[0]
+    plotly_url = page.text.split('<script defer src="')[1].split('"')[0]
     script = client.get(plotly_url)
     assert script.status_code == 200 and len(script.content) > 1_000_000
     assert "immutable" in script.headers["cache-control"]

@@ -9,8 +9,14 @@ export class ApiError extends Error {
 }
 
 export async function getJson(path) {
-  const response = await fetch(path, { headers: { accept: "application/json" } });
-  return readJson(response);
+  return readJson(await (takePrefetched(path) ?? fetch(path, { headers: { accept: "application/json" } })));
+}
+
+// A read index.html started before the scripts loaded: used once, for the page's first draw.
+function takePrefetched(path) {
+  const prefetched = window.caviarPrefetched?.get(path);
+  if (prefetched) window.caviarPrefetched.delete(path);
+  return prefetched;
 }
 
 export async function postJson(path, body) {
