@@ -19,8 +19,16 @@ from sqlalchemy.orm import Session
 from app.domain.trial_state import SearchState, TrialState
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.services.reconcile import expire_leases
-from app.services.specs import EXTERNAL, dataset_reference
-from app.services.trial_runs import ClaimedRun, Outcome, claim_trial, finish_trial, record_epoch, requeue
+from app.services.specs import EXTERNAL
+from app.services.trial_runs import (
+    ClaimedRun,
+    Outcome,
+    claim_trial,
+    finish_trial,
+    record_epoch,
+    requeue,
+    run_of,
+)
 from app.settings import Settings
 from app.storage.models import Search, Trial, utcnow
 from app.storage.repositories import SearchRepository, TrialRepository
@@ -76,7 +84,7 @@ def report(
     value = metrics.get(search.metric)
     if value is not None and math.isfinite(value):
         own_curve[step] = float(value)
-    verdict = record_epoch(session, _run_of(trial, search, attempt), step, metrics, own_curve)
+    verdict = record_epoch(session, run_of(trial, search, attempt), step, metrics, own_curve)
     if verdict.claim_lost:
         raise Conflict(_not_held(trial, attempt))
     return Verdict(verdict.prune, utcnow() + timedelta(seconds=settings.lease_seconds))
@@ -103,7 +111,7 @@ def tell(
             requeue(session, search.id, trial_id, attempt, reason="released by its asker")
         else:
             outcome = _outcome(session, trial, search, state, metrics or {}, error)
-            finish_trial(session, _run_of(trial, search, attempt), outcome)
+            finish_trial(session, run_of(trial, search, attempt), outcome)
     elif not (trial.attempt == attempt and trial.state == _told_state(state)):
         raise Conflict(_not_held(trial, attempt))
     told = trials.get_fresh(trial_id)
@@ -148,24 +156,6 @@ def _trial_and_search(session: Session, trial_id: int) -> tuple[Trial, Search]:
     assert search is not None  # trials cascade with their search
     _check_external(search)
     return trial, search
-
-
-def _run_of(trial: Trial, search: Search, attempt: int) -> ClaimedRun:
-    dataset, options = dataset_reference(search.spec.get("dataset"))
-    return ClaimedRun(
-        trial_id=trial.id,
-        attempt=attempt,
-        search_id=search.id,
-        number=trial.number,
-        params=dict(trial.params),
-        seed=trial.seed,
-        objective=search.objective,
-        dataset=dataset,
-        dataset_options=options,
-        metric=search.metric,
-        direction=search.direction,
-        pruner=search.spec.get("pruner"),
-    )
 
 
 def _check_external(search: Search) -> None:

@@ -14,7 +14,7 @@ from app.domain.pruners import CurveRecord, build_pruner
 from app.domain.trial_state import SearchState, TrialState
 from app.services.ask_tell import Enqueue, advance_search, jobs_of
 from app.services.specs import dataset_reference
-from app.storage.models import utcnow
+from app.storage.models import Search, Trial, utcnow
 from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,15 @@ def claim_trial(session: Session, trial_id: int, worker_id: str) -> ClaimedRun |
     assert search is not None  # trials cascade with their search
     trials.clear_curve(trial_id)  # a previous, lost attempt's points
     EventRepository(session).add(search.id, "trial_started", trial_id=trial_id, attempt=trial.attempt)
-    dataset_name, dataset_options = dataset_reference(search.spec["dataset"])
+    return run_of(trial, search, trial.attempt)
+
+
+def run_of(trial: Trial, search: Search, attempt: int) -> ClaimedRun:
+    """What a run of `trial` (its `attempt`) needs to know, read off the trial and its search."""
+    dataset_name, dataset_options = dataset_reference(search.spec.get("dataset"))
     return ClaimedRun(
-        trial_id=trial_id,
-        attempt=trial.attempt,
+        trial_id=trial.id,
+        attempt=attempt,
         search_id=search.id,
         number=trial.number,
         params=dict(trial.params),
