@@ -11,6 +11,7 @@ import { LazyDrawer } from "./lazy.js";
 import { TrialTable } from "./trial_table.js";
 
 const STATE_ORDER = ["queued", "running", "completed", "pruned", "failed", "cancelled"];
+const IMPORTANCE_MIN_COMPLETED = 5; // app/domain/importance.py MIN_COMPLETED_TRIALS
 
 export async function renderSearch(view, searchId) {
   performance.mark("caviar:start");
@@ -57,6 +58,13 @@ export async function renderSearch(view, searchId) {
   async function refreshImportance(force = false) {
     if (!force && Date.now() - lastImportanceAt < 10000) return;
     lastImportanceAt = Date.now();
+    const completed = current.counts?.completed ?? 0;
+    if (completed < IMPORTANCE_MIN_COMPLETED) {
+      // The API would answer 409 (and the browser log a failed request): don't ask before it can answer.
+      $("#importance-note").textContent =
+        `Not available yet: needs ${IMPORTANCE_MIN_COMPLETED} completed trials, ${completed} so far.`;
+      return;
+    }
     try {
       const importance = await getJson(`/searches/${searchId}/importance`);
       await drawImportance($("#plot-importance"), importance);
