@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -73,6 +74,33 @@ def stack_worker_count() -> int:
     return 2
 
 
+def process_env(settings: Settings, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `caviar` process on this test's database, Redis and queues; `extra` sets
+    more variables (leases, for one). The CAVIAR_-prefixed URLs are dropped so the plain ones count."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "CAVIAR_QUEUE_NAME": settings.queue_name,
+        "CAVIAR_DATASET_CACHE_DIR": str(tmp_path / "cache"),
+        **extra,
+    }
+    env.pop("CAVIAR_DATABASE_URL", None)
+    env.pop("CAVIAR_REDIS_URL", None)
+    return env
+
+
+def wait_finished(stack: Stack, search_id: int, timeout: float = 180) -> dict[str, Any]:
+    """The search once it is no longer running (failing with the stack's logs after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        search: dict[str, Any] = httpx.get(f"{stack.api_url}/searches/{search_id}").json()
+        if search["state"] != "running":
+            return search
+        time.sleep(0.25)
+    raise AssertionError(f"search {search_id} did not finish:\n{stack.logs()}")
+
+
 @pytest.fixture
 def stack(
     settings: Settings, tmp_path: Path, stack_extra_env: dict[str, str], stack_worker_count: int
@@ -80,19 +108,14 @@ def stack(
     """The API and two workers (`stack_worker_count`) on this test's database and Redis, with 5-second
     leases (`stack_extra_env` may change any variable)."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "CAVIAR_QUEUE_NAME": settings.queue_name,
-        "CAVIAR_LEASE_SECONDS": "5",
-        "CAVIAR_HEARTBEAT_SECONDS": "0.5",
-        "CAVIAR_RECONCILE_SECONDS": "1",
-        "CAVIAR_DATASET_CACHE_DIR": str(tmp_path / "cache"),
+    env = process_env(
+        settings,
+        tmp_path,
+        CAVIAR_LEASE_SECONDS="5",
+        CAVIAR_HEARTBEAT_SECONDS="0.5",
+        CAVIAR_RECONCILE_SECONDS="1",
         **stack_extra_env,
-    }
-    env.pop("CAVIAR_DATABASE_URL", None)
-    env.pop("CAVIAR_REDIS_URL", None)
+    )
     running = Stack(api_url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path)
     api_log = (tmp_path / "api.log").open("wb")
     running.api = subprocess.Popen(

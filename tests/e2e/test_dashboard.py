@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.e2e.browser import chromium, chromium_available, console_errors, resource_urls
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, wait_finished
 from tests.integration.helpers import quick_spec
 
 pytestmark = [
@@ -48,16 +48,6 @@ def submit(stack: Stack, spec: dict[str, Any]) -> int:
     assert created.status_code == 201, created.text
     search_id: int = created.json()["id"]
     return search_id
-
-
-def wait_finished(stack: Stack, search_id: int, timeout: float = 180) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        search: dict[str, Any] = httpx.get(f"{stack.api_url}/searches/{search_id}").json()
-        if search["state"] != "running":
-            return search
-        time.sleep(0.3)
-    raise AssertionError(f"search {search_id} did not finish:\n{stack.logs()}")
 
 
 @pytest.fixture

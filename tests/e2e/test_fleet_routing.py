@@ -9,9 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, wait_finished
 from tests.e2e.test_plugin_objective import gbc_spec, sklearn_plugin_site, submit_when_advertised
-from tests.e2e.test_stack import wait_for
 
 pytestmark = pytest.mark.slow
 __all__ = ["sklearn_plugin_site"]  # the fixture, used by name
@@ -34,7 +33,7 @@ def test_every_trial_of_a_plugin_search_runs_on_a_worker_that_has_the_plugin(
     spec["space"]["n_estimators"] = {"type": "int", "low": 5, "high": 10}
     created = submit_when_advertised(stack, spec)
     assert created.status_code == 201, created.text
-    search = wait_for(stack, created.json()["id"])
+    search = wait_finished(stack, created.json()["id"])
     trials = httpx.get(f"{stack.api_url}/searches/{search['id']}/trials").json()["items"]
     assert search["state"] == "completed", stack.logs()
     assert [trial["state"] for trial in trials] == ["completed"] * 6, stack.logs()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from app.api.main import create_app
 from app.settings import Settings
+from tests.e2e.conftest import process_env
 from tests.integration.helpers import quick_spec
 
 pytestmark = pytest.mark.slow
@@ -42,18 +42,13 @@ def test_a_connection_killed_while_reporting_an_epoch_requeues_the_trial(
         created = client.post("/searches", json=spec)
         assert created.status_code == 201, created.text
         search_id = created.json()["id"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "CAVIAR_QUEUE_NAME": settings.queue_name,
-        "CAVIAR_LEASE_SECONDS": "3",
-        "CAVIAR_HEARTBEAT_SECONDS": "0.5",
-        "CAVIAR_RECONCILE_SECONDS": "1",
-        "CAVIAR_DATASET_CACHE_DIR": str(tmp_path / "cache"),
-    }
-    env.pop("CAVIAR_DATABASE_URL", None)
-    env.pop("CAVIAR_REDIS_URL", None)
+    env = process_env(
+        settings,
+        tmp_path,
+        CAVIAR_LEASE_SECONDS="3",
+        CAVIAR_HEARTBEAT_SECONDS="0.5",
+        CAVIAR_RECONCILE_SECONDS="1",
+    )
     log_path = tmp_path / "worker.log"
     with log_path.open("wb") as log:
         worker = subprocess.Popen(

@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
-from tests.e2e.test_stack import wait_for
+from tests.e2e.conftest import Stack, wait_finished
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +106,7 @@ def gbc_spec(**changes: Any) -> dict[str, Any]:
 def test_search_on_a_plugin_objective_runs_to_completion_with_learning_curves(gbc_stack: Stack) -> None:
     created = submit_when_advertised(gbc_stack, gbc_spec())
     assert created.status_code == 201, created.text + gbc_stack.logs()
-    search = wait_for(gbc_stack, created.json()["id"])
+    search = wait_finished(gbc_stack, created.json()["id"])
     assert search["state"] == "completed", gbc_stack.logs()
     assert search["counts"]["completed"] == 4, gbc_stack.logs()
     best = search["best"]

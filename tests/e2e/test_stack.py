@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Any
 
 import httpx
 import pytest
@@ -14,27 +13,17 @@ from sqlalchemy import func, select
 from app.settings import Settings
 from app.storage.db import session_scope
 from app.storage.models import TrialMetric
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, wait_finished
 from tests.integration.helpers import quick_spec
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(stack: Stack, search_id: int, timeout: float = 180) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        search: dict[str, Any] = httpx.get(f"{stack.api_url}/searches/{search_id}").json()
-        if search["state"] != "running":
-            return search
-        time.sleep(0.25)
-    raise AssertionError(f"search {search_id} did not finish:\n{stack.logs()}")
 
 
 def test_search_submitted_over_http_is_run_by_worker_processes(stack: Stack) -> None:
     spec = quick_spec(budget={"max_trials": 6, "max_parallel": 3})
     created = httpx.post(f"{stack.api_url}/searches", json=spec)
     assert created.status_code == 201, created.text
-    search = wait_for(stack, created.json()["id"])
+    search = wait_finished(stack, created.json()["id"])
     assert search["state"] == "completed"
     assert search["counts"]["completed"] == 6
     best = httpx.get(f"{stack.api_url}/searches/{search['id']}/best", params={"k": 3}).json()
@@ -66,7 +55,7 @@ def test_trial_of_a_sigkilled_worker_is_run_again_and_recorded_once(stack: Stack
     assert victim_pid in {worker.pid for worker in stack.workers}
     os.kill(victim_pid, signal.SIGKILL)
 
-    search = wait_for(stack, search_id)
+    search = wait_finished(stack, search_id)
     trial = httpx.get(f"{stack.api_url}/trials/{trial_id}").json()
     assert search["counts"]["completed"] == 1
     assert trial["state"] == "completed"
@@ -97,7 +86,7 @@ def test_sigterm_hands_the_running_trial_back_and_the_worker_exits(stack: Stack)
     victim.send_signal(signal.SIGTERM)
     assert victim.wait(timeout=30) == 0, stack.logs()
 
-    search = wait_for(stack, search_id)
+    search = wait_finished(stack, search_id)
     trial = httpx.get(f"{stack.api_url}/trials/{trial_id}").json()
     assert search["counts"]["completed"] == 1
     assert (trial["state"], trial["attempt"]) == ("completed", 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from rq.serializers import JSONSerializer
 from app.api.main import create_app
 from app.embedded_redis import free_loopback_port, redis_server_binary
 from app.settings import Settings
+from tests.e2e.conftest import process_env
 from tests.integration.helpers import quick_spec
 from workers.worker import run_worker
 
@@ -36,15 +36,7 @@ def wait_for_status(job: Job, timeout: float = 60) -> JobStatus | None:
 
 
 def test_a_worker_process_refuses_a_job_that_is_not_a_trial(settings: Settings, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "CAVIAR_QUEUE_NAME": settings.queue_name,
-        "CAVIAR_DATASET_CACHE_DIR": str(tmp_path / "cache"),
-    }
-    env.pop("CAVIAR_DATABASE_URL", None)
-    env.pop("CAVIAR_REDIS_URL", None)
+    env = process_env(settings, tmp_path)
     log_path = tmp_path / "worker.log"
     with log_path.open("wb") as log:
         command = [sys.executable, "-m", "app.cli", "worker"]
