@@ -43,9 +43,8 @@ class BayesStrategy(Strategy):
                 proposals.append(Proposal(self.design_point(number)))
                 continue
             if surrogate is None:
-                fitted = FittedState.from_state(state, self.features.width)
-                pending = [TrialRecord(-1, p.params, "queued", None) for p in proposals]
-                surrogate = Surrogate(self.features, [*history, *pending], self.direction, fitted)
+                proposed = [p.params for p in proposals]
+                surrogate = Surrogate.for_proposal(self.features, history, proposed, self.direction, state)
                 new_state.update(surrogate.fitted.to_json())
             point = surrogate.next_point(
                 self.trial_rng(number),

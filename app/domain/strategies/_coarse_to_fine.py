@@ -18,7 +18,7 @@ import numpy as np
 from app.domain.strategies._base import FINISHED_STATES, Proposal, Strategy, TrialRecord, best_trials
 from app.domain.strategies._box import Box, zoom
 from app.domain.strategies._features import FeatureMap
-from app.domain.strategies._model import FittedState, Surrogate, exploiting, learnable
+from app.domain.strategies._model import Surrogate, exploiting, learnable
 from app.domain.strategies._trust_region import (
     all_choices,
     best_value,
@@ -106,7 +106,10 @@ class CoarseToFineStrategy(Strategy):
                 number = len(history) + len(proposals)
                 if self._model_chooses(current, history):
                     if surrogate is None:
-                        surrogate = self._surrogate(history, proposals, state)
+                        proposed = [p.params for p in proposals]
+                        surrogate = Surrogate.for_proposal(
+                            self.features, history, proposed, self.direction, state
+                        )
                         new_state.update(surrogate.fitted.to_json())
                     box = Box.from_json(current["box"])
                     point = surrogate.next_point(
@@ -128,13 +131,6 @@ class CoarseToFineStrategy(Strategy):
     def _model_chooses(self, current: Mapping[str, Any], history: Sequence[TrialRecord]) -> bool:
         """The model picks every point of the model sampler's rounds but the first (coarse) one."""
         return self.sampler == "model" and current["round"] > 0 and learnable(history)
-
-    def _surrogate(
-        self, history: Sequence[TrialRecord], proposals: Sequence[Proposal], state: Mapping[str, Any]
-    ) -> Surrogate:
-        pending = [TrialRecord(-1, p.params, "queued", None) for p in proposals]
-        fitted = FittedState.from_state(state, self.features.width)
-        return Surrogate(self.features, [*history, *pending], self.direction, fitted)
 
     def _params(self, current: Mapping[str, Any], number: int) -> dict[str, Any]:
         position = len(current["trials"])

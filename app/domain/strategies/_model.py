@@ -113,6 +113,21 @@ class Surrogate:
         order = np.argsort(mean, kind="stable")
         self.incumbents = np.nan_to_num(self.units[order[:5]], nan=0.5)
 
+    @classmethod
+    def for_proposal(
+        cls,
+        features: FeatureMap,
+        history: Sequence[TrialRecord],
+        proposed: Sequence[Mapping[str, Any]],
+        direction: str,
+        state: Mapping[str, Any] | None,
+    ) -> Surrogate:
+        """The model of a proposal call: the history, the params already `proposed` in this call
+        (pending like running trials), and the fit stored in the strategy `state`."""
+        pending = [TrialRecord(-1, params, "queued", None) for params in proposed]
+        fitted = FittedState.from_state(state, features.width)
+        return cls(features, [*history, *pending], direction, fitted)
+
     def _believe(self, units: np.ndarray) -> None:
         if len(units):
             x = self.features.features(units)
