@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -105,7 +104,9 @@ def demo(
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
 ) -> None:
     """Start a throwaway stack, run the example search to the end, print the best configurations."""
-    port = _free_port()
+    from app.embedded_redis import free_loopback_port  # the redis client library, for this command only
+
+    port = free_loopback_port()
     STATE_DIR.mkdir(exist_ok=True)
     # Quiet children: the demo shows the progress bar and the result, not every trial's log line. Its own
     # queue: with REDIS_URL set, another stack's workers on that Redis must never see the demo's trial ids.
@@ -146,13 +147,6 @@ def _wait_for_api(client: CaviarClient, stack: subprocess.Popen[bytes], timeout:
         except Exception:
             time.sleep(0.3)
     fail("the stack did not come up in time")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # After the stack commands, so that `caviar --help` lists those first.

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from sqlalchemy import delete, insert, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.embedded_redis import free_loopback_port  # noqa: E402
 from app.services.searches import create_search  # noqa: E402
 from app.services.spec_model import SearchSpec  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -45,13 +45,6 @@ from app.storage.models import Search, Trial, TrialMetric, utcnow  # noqa: E402
 from tests.e2e.browser import chromium  # noqa: E402
 
 EPOCHS = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def build_database(database_url: str, n_trials: int, seed: int = 0) -> None:
@@ -185,7 +178,7 @@ def main() -> None:
         started = time.perf_counter()
         build_database(database_url, args.trials)
         print(f"built a {args.trials}-trial search in {time.perf_counter() - started:.1f} s")
-        port = _free_port()
+        port = free_loopback_port()
         env = {**os.environ, "DATABASE_URL": database_url, "CAVIAR_LOG_LEVEL": "WARNING"}
         for name in ("REDIS_URL", "CAVIAR_REDIS_URL", "CAVIAR_DATABASE_URL"):
             env.pop(name, None)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,14 +24,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.embedded_redis import free_loopback_port
 from bench.zero_cost import zero_cost_spec  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _percentile(sorted_values: list[float], share: float) -> float:
@@ -48,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="caviar-poll-") as directory:
-        port = _free_port()
+        port = free_loopback_port()
         env = {
             **os.environ,
             "DATABASE_URL": f"sqlite:///{directory}/caviar.db",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from app.embedded_redis import free_loopback_port
 from app.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -107,7 +100,7 @@ def stack(
 ) -> Iterator[Stack]:
     """The API and two workers (`stack_worker_count`) on this test's database and Redis, with 5-second
     leases (`stack_extra_env` may change any variable)."""
-    port = _free_port()
+    port = free_loopback_port()
     env = process_env(
         settings,
         tmp_path,

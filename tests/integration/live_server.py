@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,20 +10,14 @@ from contextlib import contextmanager
 import uvicorn
 
 from app.api.main import create_app
+from app.embedded_redis import free_loopback_port
 from app.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
 def serve(settings: Settings) -> Iterator[str]:
     """The API for `settings`, listening until the block ends; yields its base URL."""
-    port = _free_port()
+    port = free_loopback_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="off"
     )

@@ -9,10 +9,10 @@ import time
 import pytest
 import tenacity
 
+from app.embedded_redis import free_loopback_port as free_port
 from caviar import AsyncCaviarClient, CaviarAPIError, CaviarClient, RetryPolicy
 from caviar._calls import Call
 from tests.integration.client.scripted_server import UNAVAILABLE, Answer, Script, scripted_server
-from tests.integration.live_server import _free_port as free_port
 
 FAST = RetryPolicy(attempts=20, initial_wait=0.01, max_wait=0.05, max_total=30.0)
 SEARCH = {"id": 1, "state": "running"}
