@@ -11,7 +11,7 @@ from tests.integration.api.results import queued_search, record
 from tests.integration.helpers import quick_spec
 
 
-def test_root_serves_the_dashboard_with_plotly_from_the_package(client: TestClient) -> None:
+def test_root_serves_the_dashboard_with_the_vendored_plotly_bundle(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "/dashboard/vendor/plotly-" in page.text and "https://" not in page.text

@@ -195,13 +195,20 @@ export function drawParallel(element, data, params) {
   }], { margin: { l: 60, r: 60, t: 70, b: 24 } });
 }
 
+// The plotly.js bundle we ship (gl2d) has no bar trace: each bar is a rectangle shape, and the trace is
+// an invisible marker at each bar's end that carries the hover text.
 export function drawImportance(element, importance) {
   const c = colors();
   const entries = Object.entries(importance.importances).sort((a, b) => a[1] - b[1]);
+  const bars = entries.map(([, share], row) => ({
+    type: "rect", xref: "x", yref: "y", x0: 0, x1: share, y0: row - 0.38, y1: row + 0.38,
+    fillcolor: c.series[0], line: { width: 0 }, layer: "between",
+  }));
   return draw(element, [{
-    type: "bar", orientation: "h", x: entries.map(([, v]) => v), y: entries.map(([k]) => k),
-    marker: { color: c.series[0] }, hovertemplate: "%{y}: %{x:.1%}<extra></extra>",
-  }], { xaxis: { title: { text: "share of importance" }, tickformat: ".0%" },
+    type: "scatter", mode: "markers", x: entries.map(([, v]) => v), y: entries.map(([k]) => k),
+    marker: { color: c.series[0], size: 14, opacity: 0 }, hovertemplate: "%{y}: %{x:.1%}<extra></extra>",
+  }], { xaxis: { title: { text: "share of importance" }, tickformat: ".0%", rangemode: "tozero" },
+    yaxis: { type: "category" }, shapes: bars, showlegend: false,
     margin: { l: 110, r: 16, t: 16, b: 44 } });
 }
 
