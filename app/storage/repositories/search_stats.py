@@ -54,14 +54,17 @@ class VersionSum:
 
 
 def add_duration(durations: dict[str, Any], state: str, seconds: float) -> None:
-    """Count one finished run of `seconds` in the stored histogram of `state` (changed in place)."""
-    stats = durations.setdefault(state, {"count": 0, "sum": 0.0, "buckets": [0] * len(DURATION_BOUNDS)})
-    stats["count"] += 1
-    stats["sum"] += seconds
-    stats["buckets"] = [
-        count + (1 if seconds <= bound else 0)
-        for count, bound in zip(stats["buckets"], DURATION_BOUNDS, strict=True)
-    ]
+    """Count one finished run of `seconds` in the histogram of `state` (changed in place)."""
+    buckets = [1 if seconds <= bound else 0 for bound in DURATION_BOUNDS]
+    add_histogram(durations, state, {"count": 1, "sum": seconds, "buckets": buckets})
+
+
+def add_histogram(durations: dict[str, Any], state: str, histogram: Mapping[str, Any]) -> None:
+    """Add `histogram` ({count, sum, buckets}) to the one of `state` in `durations` (changed in place)."""
+    total = durations.setdefault(state, {"count": 0, "sum": 0.0, "buckets": [0] * len(DURATION_BOUNDS)})
+    total["count"] += histogram["count"]
+    total["sum"] += histogram["sum"]
+    total["buckets"] = [a + b for a, b in zip(total["buckets"], histogram["buckets"], strict=True)]
 
 
 def all_states(counts: Mapping[str, int]) -> dict[str, int]:

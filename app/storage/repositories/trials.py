@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Result, delete, func, select, update
+from sqlalchemy import ColumnElement, Result, delete, func, select, true, update
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import STATE_ORDER, TrialState, sources_of
@@ -48,6 +48,41 @@ class TrialRepository:
             (row.number, row.params, row.state, row.value, row.round)
             for row in self.session.execute(statement)
         ]
+
+    def key_names(
+        self, search_id: int, column: Literal["params", "metrics"], states: Sequence[str]
+    ) -> list[str]:
+        """The keys found in the `column` JSON objects of the search's trials (in `states`, if any), sorted;
+        gathered by the database, so no row comes to Python."""
+        json_column = Trial.params if column == "params" else Trial.metrics
+        conditions = [Trial.search_id == search_id, *_in_states(states)]
+        if self.session.get_bind().dialect.name == "sqlite":
+            each = func.json_each(json_column).table_valued("key")
+            statement = (
+                select(each.c.key)
+                .select_from(Trial)
+                .join(each, true())
+                .where(*conditions, func.json_type(json_column) == "object")
+            )
+        else:
+            statement = select(func.json_object_keys(json_column)).where(
+                *conditions, func.json_typeof(json_column) == "object"
+            )
+        return sorted(str(name) for name in self.session.scalars(statement.distinct()))
+
+    def export_rows(
+        self, search_id: int, columns: Sequence[str], states: Sequence[str], batch: int = 2000
+    ) -> Iterator[Sequence[Any]]:
+        """The search's trials by number as rows of `columns`, then params and metrics, `batch` at a time
+        through a server-side cursor (PostgreSQL): memory does not grow with the search."""
+        selected: list[Any] = [getattr(Trial, name) for name in columns]
+        statement = (
+            select(*selected, Trial.params, Trial.metrics)
+            .where(Trial.search_id == search_id, *_in_states(states))
+            .order_by(Trial.number)
+            .execution_options(yield_per=batch)
+        )
+        yield from self.session.execute(statement)
 
     def max_round(self, search_id: int) -> int | None:
         """The highest coarse-to-fine round of the search's trials; None if none has a round."""
@@ -253,6 +288,10 @@ class TrialRepository:
             )
         )
         return [(state, value) for state, value in self.session.execute(statement) if value is not None]
+
+
+def _in_states(states: Sequence[str]) -> list[ColumnElement[bool]]:
+    return [Trial.state.in_(list(states))] if states else []
 
 
 def _changed_one_row(result: Result[Any]) -> bool:
