@@ -53,6 +53,7 @@ bench: venv
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/poll_latency.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/large_search_reads.py
 
 clean:
 	rm -rf $(VENV) .caviar

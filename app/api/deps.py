@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -53,6 +53,13 @@ UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 def get_read_session(settings: SettingsDep) -> Iterator[Session]:
     with read_session_scope(settings.database_url) as session:
         yield session
+
+
+def streamed_read(settings: Settings, produce: Callable[[Session], Iterator[str]]) -> Iterator[str]:
+    """A streamed body (`StreamingResponse`) read in a read session of its own: the request's session is
+    closed once the route returns, before the body is sent."""
+    with read_session_scope(settings.database_url) as session:
+        yield from produce(session)
 
 
 # For GET routes: a snapshot that takes no write lock on SQLite and is READ ONLY on PostgreSQL.

@@ -18,6 +18,9 @@ class TrialState(StrEnum):
     CANCELLED = "cancelled"
 
 
+STATE_ORDER: tuple[TrialState, ...] = tuple(TrialState)
+"""Queued, running, then the final states: the order in which a trial can pass through them."""
+
 ACTIVE_STATES: frozenset[TrialState] = frozenset({TrialState.QUEUED, TrialState.RUNNING})
 TERMINAL_STATES: frozenset[TrialState] = frozenset(
     {TrialState.COMPLETED, TrialState.FAILED, TrialState.PRUNED, TrialState.CANCELLED}

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import SQLColumnExpression
@@ -23,6 +24,7 @@ from app.storage.keyset import KeysetOrder, SortField, parse_value
 from app.storage.models import Search, Trial, Worker, utcnow
 from app.storage.repositories import DatasetRepository, SearchRepository, TrialRepository
 from app.storage.repositories.listing import (
+    METRIC_VALUE,
     SEARCH_COLUMNS,
     TRIAL_COLUMNS,
     WORKER_COLUMNS,
@@ -34,6 +36,7 @@ from app.storage.repositories.listing import (
     WorkerFilter,
     trial_sort_field,
 )
+from app.storage.repositories.search_stats import SearchStatsRepository
 
 T = TypeVar("T")
 SORT_PATTERN = re.compile(r"^(-?)([A-Za-z0-9_.\-]{1,100})$")
@@ -168,10 +171,11 @@ def alive_cutoff(settings: Settings) -> datetime:
 
 def search_trials_fingerprint(
     session: Session, search_id: int, *, states: Sequence[str] = (), updated_since: datetime | None = None
-) -> Fingerprint:
+) -> Any:
+    """The search's version: changes with every trial write (also of trials the filter leaves out)."""
     _existing_search(session, search_id)
     where = TrialFilter(search_id=search_id, states=states, updated_since=_utc(updated_since))
-    return ListingRepository(session).trials_fingerprint(where)
+    return _trials_version(session, where)
 
 
 def all_trials_fingerprint(
@@ -182,8 +186,17 @@ def all_trials_fingerprint(
     search_id: int | None = None,
     states: Sequence[str] = (),
     updated_since: datetime | None = None,
-) -> Fingerprint:
+) -> Any:
     where = _cross_search_filter(session, objective, dataset, search_id, states, updated_since)
+    return _trials_version(session, where)
+
+
+def _trials_version(session: Session, where: TrialFilter) -> Any:
+    """What the trials `where` selects are made of, in O(searches): the versions of the searches it
+    covers; counted from the trials only when one of them has no stats row."""
+    versions = SearchStatsRepository(session).version_sum(where.search_conditions())
+    if versions.with_stats == versions.searches:
+        return ("versions", versions.searches, versions.versions)
     return ListingRepository(session).trials_fingerprint(where)
 
 
@@ -206,7 +219,7 @@ def workers_fingerprint(session: Session, settings: Settings, *, states: Sequenc
 def search_fingerprint(session: Session, search_id: int) -> tuple[Any, ...]:
     """Changes whenever the search detail (state, counts, best trial, strategy progress) may change."""
     search = _existing_search(session, search_id)
-    trials = ListingRepository(session).trials_fingerprint(TrialFilter(search_id=search_id))
+    trials = _trials_version(session, TrialFilter(search_id=search_id))
     return (search.state, str(search.updated_at), trials)
 
 
@@ -231,8 +244,13 @@ def _trials(
     sort = parse_sort(page.sort, default_sort)
     _check_metric_sort(sort, objective)
     repository = ListingRepository(session)
+    fetch: Fetch[Trial] = partial(repository.trials, where)
+    if sort.name not in TRIAL_COLUMNS:
+        same, other = repository.metric_split(where, sort.name)
+        if same:
+            fetch = _metric_fetch(repository, where, sort.name, json_too=other)
     return _page(
-        lambda order, after, limit: repository.trials(where, order, after, limit),
+        fetch,
         trial_sort_field(sort.name),
         sort,
         tiebreaker=None if sort.name in unique else Trial.id,
@@ -240,6 +258,33 @@ def _trials(
         tiebreak_of=lambda trial: trial.id,
         page=page,
     )
+
+
+def _metric_fetch(
+    repository: ListingRepository, where: TrialFilter, name: str, *, json_too: bool
+) -> Fetch[Trial]:
+    """Sorting by metric `name`: trials of searches whose metric it is sort on `metric_value` (an index);
+    those of other searches, if the filter covers any, on the JSON, and the two pages are merged."""
+    indexed = replace(where, metric_is=name)
+    in_json = replace(where, metric_is_not=name)
+
+    def fetch(order: KeysetOrder, after: Position | None, limit: int) -> list[tuple[Trial, Any]]:
+        by_column = replace(order, field=METRIC_VALUE)
+        rows = repository.trials(indexed, by_column, after, limit)
+        if not json_too:
+            return rows
+        rows += repository.trials(in_json, order, after, limit)
+        return sorted(rows, key=lambda row: _sort_key(row, order.descending))[:limit]
+
+    return fetch
+
+
+def _sort_key(row: tuple[Trial, Any], descending: bool) -> tuple[bool, float, int]:
+    """(NULL, key, id) ordering rows as KeysetOrder does: NULLs last, ties by id."""
+    trial, key = row
+    if key is None:
+        return (True, 0.0, trial.id)
+    return (False, -key if descending else key, trial.id)
 
 
 def _check_metric_sort(sort: Sort, objective: str | None) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -10,24 +12,8 @@ from app.errors import InfrastructureError
 from app.queue import queue_depth, trial_queues
 from app.services.listing import alive_cutoff
 from app.settings import Settings
+from app.storage.repositories.search_stats import DURATION_BOUNDS, SearchStatsRepository, add_histogram
 from app.storage.repositories.stats import DurationStats, StatsRepository
-
-DURATION_BOUNDS: tuple[float, ...] = (
-    0.1,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-    30.0,
-    60.0,
-    120.0,
-    300.0,
-    600.0,
-    1800.0,
-    3600.0,
-)
-"""Histogram bucket bounds of trial durations, in seconds."""
 
 
 @dataclass(frozen=True)
@@ -44,16 +30,42 @@ class Snapshot:
 
 
 def snapshot(session: Session, settings: Settings) -> Snapshot:
+    """Trial counts and durations are the sums of the searches' maintained counters (O(searches), no
+    trial is read); only searches without a counters row, if any, have their trials counted."""
     stats = StatsRepository(session)
+    trials, durations = _trial_totals(session)
     return Snapshot(
-        trials_by_state=stats.trials_by_state(),
+        trials_by_state=trials,
         searches_by_state=stats.searches_by_state(),
         workers_by_state=stats.workers_by_state(),
         workers_alive=stats.workers_alive(alive_cutoff(settings)),
         queue_configured=settings.redis_url is not None,
         queue_depth=_queue_depth(settings),
-        durations=stats.trial_durations(DURATION_BOUNDS),
+        durations=durations,
         duration_bounds=DURATION_BOUNDS,
+    )
+
+
+def _trial_totals(session: Session) -> tuple[dict[str, int], list[DurationStats]]:
+    counts: Counter[str] = Counter()
+    durations: dict[str, dict[str, Any]] = {}
+    for search_counts, search_durations in SearchStatsRepository(session).all_rows():
+        counts.update(search_counts)
+        for state, histogram in search_durations.items():
+            add_histogram(durations, state, histogram)
+    uncounted = SearchStatsRepository(session).searches_without_stats()
+    if uncounted:
+        stats = StatsRepository(session)
+        counts.update(stats.trials_by_state(uncounted))
+        for taken in stats.trial_durations(DURATION_BOUNDS, uncounted):
+            histogram = {"count": taken.count, "sum": taken.total_seconds, "buckets": taken.bucket_counts}
+            add_histogram(durations, taken.state, histogram)
+    return (
+        {state: count for state, count in counts.items() if count},
+        [
+            DurationStats(state, tuple(total["buckets"]), total["sum"], total["count"])
+            for state, total in sorted(durations.items())
+        ],
     )
 
 

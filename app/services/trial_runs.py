@@ -121,13 +121,15 @@ def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue
     now = utcnow()
     # Lock order everywhere: search row, then trial rows (cancel takes the same order).
     search = SearchRepository(session).get_for_update(run.search_id)
+    metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
     won = TrialRepository(session).transition(
         run.trial_id,
         outcome.state,
         attempt=run.attempt,
         sources=[TrialState.RUNNING],
         value=outcome.value,
-        metrics={name: finite_or_none(float(v)) for name, v in outcome.metrics.items()},
+        metrics=metrics,
+        metric_value=metrics.get(run.metric),
         error=outcome.error,
         pruned_step=outcome.pruned_step,
         finished_at=now,

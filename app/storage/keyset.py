@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
 
 MAX_INT = 2**63 - 1
 """Largest integer both SQLite and PostgreSQL (BIGINT) accept; larger cursor values are rejected."""
@@ -75,7 +75,9 @@ def parse_value(kind: type, raw: Any) -> Any:
 class KeysetOrder:
     """ORDER BY and "after this row" predicate for `field`, ascending or descending, NULLs last.
 
-    `tiebreaker` is None when the key itself is unique and non-null (sorting by id).
+    `tiebreaker` is None when the key itself is unique and non-null (sorting by id). A nullable key is
+    read in two parts so that both can walk an index on (key, tiebreaker): the rows with a key, by
+    `order_by()` and `after()`, then the rows without one, by `null_order_by()` and `after_null()`.
     """
 
     field: SortField
@@ -84,22 +86,28 @@ class KeysetOrder:
 
     def order_by(self) -> list[SQLColumnExpression[Any]]:
         key = self.field.expression
-        clauses: list[SQLColumnExpression[Any]] = []
-        if self.field.nullable:
-            clauses.append(case((key.is_(None), 1), else_=0))
-        clauses.append(key.desc() if self.descending else key.asc())
+        clauses: list[SQLColumnExpression[Any]] = [key.desc() if self.descending else key.asc()]
         if self.tiebreaker is not None:
             clauses.append(self.tiebreaker.asc())
         return clauses
 
     def after(self, value: Any, tiebreak: Any) -> ColumnElement[bool]:
-        """Rows strictly after the row whose key is `value` and tiebreaker `tiebreak`, in this order."""
+        """Rows with a key strictly after the row whose key is `value` (not None) and tiebreaker
+        `tiebreak`. Written as a range on the key plus a filter for ties, so the range is an index bound."""
         key = self.field.expression
-        if value is None:
-            assert self.tiebreaker is not None, "a unique key is never null"
-            return and_(key.is_(None), self.tiebreaker > tiebreak)
-        beyond: ColumnElement[bool] = key < value if self.descending else key > value
         if self.tiebreaker is None:
+            beyond: ColumnElement[bool] = key < value if self.descending else key > value
             return beyond
-        later = or_(beyond, and_(key == value, self.tiebreaker > tiebreak))
-        return or_(key.is_(None), later) if self.field.nullable else later
+        if self.descending:
+            return and_(key <= value, or_(key < value, self.tiebreaker > tiebreak))
+        return and_(key >= value, or_(key > value, self.tiebreaker > tiebreak))
+
+    def null_order_by(self) -> list[SQLColumnExpression[Any]]:
+        assert self.tiebreaker is not None, "a nullable key needs a tiebreaker"
+        return [self.tiebreaker.asc()]
+
+    def after_null(self, tiebreak: Any) -> ColumnElement[bool]:
+        """Rows without a key after the keyless row whose tiebreaker is `tiebreak`."""
+        assert self.tiebreaker is not None, "a nullable key needs a tiebreaker"
+        later: ColumnElement[bool] = self.tiebreaker > tiebreak
+        return later

@@ -110,6 +110,11 @@ class Trial(Base):
     )
     value: Mapped[float | None] = mapped_column(Float, doc="Final value of the search metric.")
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, doc="All final metrics.")
+    metric_value: Mapped[float | None] = mapped_column(
+        Float,
+        doc="`metrics[<the search's metric>]` in a column of its own, whatever the state (a pruned trial's "
+        "last report, where `value` is NULL): sorting by the search's metric reads an index, not the JSON.",
+    )
     error: Mapped[str | None] = mapped_column(Text)
     pruned_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -123,6 +128,26 @@ class Trial(Base):
         Index("ix_trials_search_id_value", "search_id", "value"),
         Index("ix_trials_search_id_updated_at", "search_id", "updated_at"),
         Index("ix_trials_state_heartbeat_at", "state", "heartbeat_at"),
+        Index("ix_trials_search_id_metric_value_id", "search_id", "metric_value", "id"),
+        Index("ix_trials_metric_value_id", "metric_value", "id"),
+    )
+
+
+class SearchStats(Base):
+    """What reads of a search need without counting its trials, kept current by every trial write in the
+    same transaction (app/storage/search_stats.py)."""
+
+    __tablename__ = "search_stats"
+
+    search_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("searches.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger, doc="Bumped by every transaction that writes a trial.")
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, doc="Trials per state.")
+    durations: Mapped[dict[str, Any]] = mapped_column(
+        JSON,
+        doc="Per final state: {count, sum (seconds), buckets (cumulative counts at DURATION_BOUNDS)} of "
+        "finished_at - started_at.",
     )
 
 

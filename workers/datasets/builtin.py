@@ -10,19 +10,27 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from sklearn import datasets as sklearn_datasets
 
 from app.domain.catalog.datasets import BUNDLED_DATASETS, validate_dataset_options
 from caviar import Dataset
 from workers.datasets import generated
 
-BUNDLED: dict[str, Callable[..., Any]] = {
-    "digits": sklearn_datasets.load_digits,
-    "breast_cancer": sklearn_datasets.load_breast_cancer,
-    "iris": sklearn_datasets.load_iris,
-    "wine": sklearn_datasets.load_wine,
+BUNDLED: dict[str, str] = {
+    "digits": "load_digits",
+    "breast_cancer": "load_breast_cancer",
+    "iris": "load_iris",
+    "wine": "load_wine",
 }
+"""scikit-learn's loader of each bundled dataset, by name: scikit-learn (~60 MB resident) is imported
+by the first trial that loads one, not by every worker at start."""
 assert set(BUNDLED) == set(BUNDLED_DATASETS), "the catalog and the loaders name the same datasets"
+
+
+def _sklearn_loader(name: str) -> Callable[..., Any]:
+    from sklearn import datasets as sklearn_datasets
+
+    loader: Callable[..., Any] = getattr(sklearn_datasets, BUNDLED[name])
+    return loader
 
 
 def load_builtin(name: str, options: Mapping[str, Any]) -> Dataset:
@@ -44,7 +52,7 @@ def load_builtin(name: str, options: Mapping[str, Any]) -> Dataset:
 
 @functools.cache
 def _bundled(name: str) -> Dataset:
-    X, y = BUNDLED[name](return_X_y=True)
+    X, y = _sklearn_loader(name)(return_X_y=True)
     return _frozen(name, X, y)
 
 

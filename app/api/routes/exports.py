@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
-from app.api.deps import ReadSessionDep
+from app.api.deps import ReadSessionDep, SettingsDep, streamed_read
 from app.api.params import SearchId, TrialStates, state_values
 from app.api.schemas import ErrorResponse
 from app.services import listing
@@ -32,16 +34,20 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/{search_id}/trials.csv", response_class=Response, responses=RESPONSES)
+@router.get("/{search_id}/trials.csv", response_class=StreamingResponse, responses=RESPONSES)
 def export_trials_csv(
-    search_id: SearchId, session: ReadSessionDep, conditional: ConditionalDep, state: TrialStates = None
-) -> Response:
-    """The search's trials as CSV (`pandas.read_csv(url)`), in creation order."""
+    search_id: SearchId,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    conditional: ConditionalDep,
+    state: TrialStates = None,
+) -> StreamingResponse:
+    """The search's trials as CSV (`pandas.read_csv(url)`), in creation order, streamed."""
     states = state_values(state)
     conditional.check(listing.search_trials_fingerprint(session, search_id, states=states))
-    body = "".join(trials_csv(session, search_id, states=states))
-    return Response(
-        content=body,
+    body = streamed_read(settings, partial(trials_csv, search_id=search_id, states=states))
+    return StreamingResponse(
+        body,
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="search-{search_id}-trials.csv"',

@@ -10,8 +10,6 @@ from typing import Any
 from app.domain.space import SearchSpace
 from app.domain.space._checks import check_keys, read_fraction, read_int
 from app.domain.strategies._base import Direction, Strategy
-from app.domain.strategies._bayes import BayesStrategy
-from app.domain.strategies._coarse_to_fine import CoarseToFineStrategy
 from app.domain.strategies._grid import GridStrategy
 from app.domain.strategies._simple import RandomStrategy, SobolStrategy
 from app.errors import InvalidSpec
@@ -73,7 +71,11 @@ def build_strategy(
         return RandomStrategy(space, **common)
     if kind == "sobol":
         return SobolStrategy(space, **common)
+    # The model-based strategies bring SciPy's optimizer and linear algebra (~20 MB resident): imported by
+    # the first search that uses one, so an idle worker (or an API serving random searches) goes without.
     if kind == "bayes":
+        from app.domain.strategies._bayes import BayesStrategy
+
         n_initial = read_int(raw, "n_initial", "strategy", None, minimum=1) if "n_initial" in raw else None
         return BayesStrategy(space, n_initial=n_initial, **common)
     if kind == "grid":
@@ -86,6 +88,8 @@ def build_strategy(
             maximum=MAX_POINTS_PER_AXIS,
         )
         return GridStrategy(space, points_per_axis=points, **common)
+    from app.domain.strategies._coarse_to_fine import CoarseToFineStrategy
+
     return CoarseToFineStrategy(space, **_coarse_to_fine_options(raw, max_trials), **common)
 
 

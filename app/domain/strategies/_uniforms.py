@@ -6,7 +6,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import qmc
 
 
 def sobol_points(seed_parts: Sequence[int], start: int, count: int, dimensions: int) -> np.ndarray:
@@ -18,6 +17,9 @@ def sobol_points(seed_parts: Sequence[int], start: int, count: int, dimensions: 
     """
     if dimensions == 0 or count == 0:
         return np.zeros((count, dimensions))
+    # scipy.stats is ~30 MB resident: a worker imports it with the first Sobol' proposal, not at start.
+    from scipy.stats import qmc
+
     end = start + count
     engine = qmc.Sobol(dimensions, scramble=True, rng=np.random.default_rng(list(seed_parts)))
     prefix = engine.random_base2(max(0, math.ceil(math.log2(end))))

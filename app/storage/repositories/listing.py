@@ -5,7 +5,7 @@ and the cheap aggregate fingerprints that ETags are made of (no list body is bui
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,8 @@ TRIAL_COLUMNS: dict[str, SortField] = {
     "started_at": SortField(Trial.started_at, datetime),
     "finished_at": SortField(Trial.finished_at, datetime),
 }
+METRIC_VALUE = SortField(Trial.metric_value, float)
+"""The search's own metric, in a column of its own (see `Trial.metric_value`)."""
 SEARCH_COLUMNS: dict[str, SortField] = {
     "id": SortField(Search.id, int, nullable=False),
     "name": SortField(Search.name, str),
@@ -60,6 +62,25 @@ class TrialFilter:
     updated_since: datetime | None = None
     objective: str | None = None
     dataset: str | None = None
+    metric_is: str | None = None
+    """Only trials of searches whose metric is this (their `metric_value` is then that metric)."""
+    metric_is_not: str | None = None
+    """Only trials of searches whose metric is another."""
+
+    def search_conditions(self) -> list[ColumnElement[bool]]:
+        """The conditions on the trials' searches."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.search_id is not None:
+            conditions.append(Search.id == self.search_id)
+        if self.objective is not None:
+            conditions.append(Search.objective == self.objective)
+        if self.dataset is not None:
+            conditions.append(Search.dataset == self.dataset)
+        if self.metric_is is not None:
+            conditions.append(Search.metric == self.metric_is)
+        if self.metric_is_not is not None:
+            conditions.append(Search.metric != self.metric_is_not)
+        return conditions
 
 
 @dataclass(frozen=True)
@@ -134,14 +155,34 @@ class ListingRepository:
     def _page(
         self, statement: AnySelect, order: KeysetOrder, after: Position | None, limit: int
     ) -> list[tuple[Any, Any]]:
-        if after is not None:
-            statement = statement.where(order.after(after.value, after.tiebreak))
-        statement = statement.order_by(*order.order_by()).limit(limit)
+        """NULLs last: the rows with a key first (skipped when `after` is already past them), then the
+        rows without one; each part reads in index order and stops at `limit`."""
+        key = order.field.expression
+        rows: list[tuple[Any, Any]] = []
+        if after is None or after.value is not None:
+            keyed = statement.where(key.is_not(None)) if order.field.nullable else statement
+            if after is not None:
+                keyed = keyed.where(order.after(after.value, after.tiebreak))
+            rows = self._rows(keyed.order_by(*order.order_by()).limit(limit))
+        if order.field.nullable and len(rows) < limit:
+            keyless = statement.where(key.is_(None))
+            if after is not None and after.value is None:
+                keyless = keyless.where(order.after_null(after.tiebreak))
+            rows += self._rows(keyless.order_by(*order.null_order_by()).limit(limit - len(rows)))
+        return rows
+
+    def _rows(self, statement: AnySelect) -> list[tuple[Any, Any]]:
         return [(row[0], row[1]) for row in self.session.execute(statement)]
 
     def _fingerprint(self, statement: AnySelect) -> Fingerprint:
         rows = self.session.execute(statement).all()
         return tuple(sorted((str(state), int(count), str(newest)) for state, count, newest in rows))
+
+    def metric_split(self, where: TrialFilter, name: str) -> tuple[bool, bool]:
+        """Whether the searches `where` covers include some whose metric is `name`, and some whose is not."""
+        statement = select((Search.metric == name).label("same")).where(*where.search_conditions()).distinct()
+        found = {bool(same) for same in self.session.scalars(statement)}
+        return True in found, False in found
 
     @staticmethod
     def _trials_where(statement: AnySelect, where: TrialFilter) -> AnySelect:
@@ -152,12 +193,9 @@ class ListingRepository:
             conditions.append(Trial.state.in_(list(where.states)))
         if where.updated_since is not None:
             conditions.append(Trial.updated_at >= where.updated_since)
-        if where.objective is not None or where.dataset is not None:
-            statement = statement.join(Search, Search.id == Trial.search_id)
-            if where.objective is not None:
-                conditions.append(Search.objective == where.objective)
-            if where.dataset is not None:
-                conditions.append(Search.dataset == where.dataset)
+        on_searches = replace(where, search_id=None).search_conditions()
+        if on_searches:
+            statement = statement.join(Search, Search.id == Trial.search_id).where(*on_searches)
         return statement.where(*conditions)
 
     @staticmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,8 +27,12 @@ class StatsRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def trials_by_state(self) -> dict[str, int]:
-        return self._counts(select(Trial.state, func.count()).group_by(Trial.state))
+    def trials_by_state(self, search_ids: Collection[int] | None = None) -> dict[str, int]:
+        """Rows per state, counted (O(trials)); of the searches `search_ids` only, if given."""
+        statement = select(Trial.state, func.count()).group_by(Trial.state)
+        if search_ids is not None:
+            statement = statement.where(Trial.search_id.in_(list(search_ids)))
+        return self._counts(statement)
 
     def searches_by_state(self) -> dict[str, int]:
         return self._counts(select(Search.state, func.count()).group_by(Search.state))
@@ -41,8 +45,11 @@ class StatsRepository:
         statement = select(func.count()).where(Worker.heartbeat_at >= since, Worker.state != "stopped")
         return int(self.session.scalar(statement) or 0)
 
-    def trial_durations(self, bounds: Sequence[float]) -> list[DurationStats]:
-        """Last-run durations (finished_at − started_at) of trials that ran and finished, per final state."""
+    def trial_durations(
+        self, bounds: Sequence[float], search_ids: Collection[int] | None = None
+    ) -> list[DurationStats]:
+        """Last-run durations (finished_at − started_at) of trials that ran and finished, per final state;
+        of the searches `search_ids` only, if given."""
         seconds = self._seconds_between(Trial.started_at, Trial.finished_at)
         buckets = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in bounds]
         statement = (
@@ -50,6 +57,8 @@ class StatsRepository:
             .where(Trial.started_at.is_not(None), Trial.finished_at.is_not(None))
             .group_by(Trial.state)
         )
+        if search_ids is not None:
+            statement = statement.where(Trial.search_id.in_(list(search_ids)))
         return [
             DurationStats(
                 state=str(row[0]),

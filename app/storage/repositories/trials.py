@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Result, delete, func, select, update
+from sqlalchemy import ColumnElement, Result, delete, func, select, true, update
 from sqlalchemy.orm import Session
 
-from app.domain.trial_state import TrialState, sources_of
+from app.domain.trial_state import STATE_ORDER, TrialState, sources_of
 from app.storage.models import Search, Trial, TrialMetric
+from app.storage.repositories.search_stats import SearchStatsRepository, all_states
+from app.storage.search_stats import pending, record_transition
 
 
 class TrialRepository:
@@ -46,17 +49,60 @@ class TrialRepository:
             for row in self.session.execute(statement)
         ]
 
+    def key_names(
+        self, search_id: int, column: Literal["params", "metrics"], states: Sequence[str]
+    ) -> list[str]:
+        """The keys found in the `column` JSON objects of the search's trials (in `states`, if any), sorted;
+        gathered by the database, so no row comes to Python."""
+        json_column = Trial.params if column == "params" else Trial.metrics
+        conditions = [Trial.search_id == search_id, *_in_states(states)]
+        if self.session.get_bind().dialect.name == "sqlite":
+            each = func.json_each(json_column).table_valued("key")
+            statement = (
+                select(each.c.key)
+                .select_from(Trial)
+                .join(each, true())
+                .where(*conditions, func.json_type(json_column) == "object")
+            )
+        else:
+            statement = select(func.json_object_keys(json_column)).where(
+                *conditions, func.json_typeof(json_column) == "object"
+            )
+        return sorted(str(name) for name in self.session.scalars(statement.distinct()))
+
+    def export_rows(
+        self, search_id: int, columns: Sequence[str], states: Sequence[str], batch: int = 2000
+    ) -> Iterator[Sequence[Any]]:
+        """The search's trials by number as rows of `columns`, then params and metrics, `batch` at a time
+        through a server-side cursor (PostgreSQL): memory does not grow with the search."""
+        selected: list[Any] = [getattr(Trial, name) for name in columns]
+        statement = (
+            select(*selected, Trial.params, Trial.metrics)
+            .where(Trial.search_id == search_id, *_in_states(states))
+            .order_by(Trial.number)
+            .execution_options(yield_per=batch)
+        )
+        yield from self.session.execute(statement)
+
     def max_round(self, search_id: int) -> int | None:
         """The highest coarse-to-fine round of the search's trials; None if none has a round."""
         return self.session.scalar(select(func.max(Trial.round)).where(Trial.search_id == search_id))
 
     def counts_by_state(self, search_id: int) -> dict[str, int]:
-        statement = (
-            select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
-        )
-        counts = {state.value: 0 for state in TrialState}
-        counts.update({state: count for state, count in self.session.execute(statement)})
-        return counts
+        """Trials per state, as this transaction sees them: the search's counters plus its own changes not
+        yet written to them (O(1)); counted from the rows only if the search has no counters row."""
+        self.session.flush()
+        stats = SearchStatsRepository(self.session).get(search_id)
+        if stats is None:
+            statement = (
+                select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
+            )
+            return all_states({state: count for state, count in self.session.execute(statement)})
+        counts = Counter(stats.counts)
+        change = pending(self.session).get(search_id)
+        if change is not None:
+            counts.update(change.counts)
+        return all_states(counts)
 
     def best(self, search_id: int, *, maximize: bool, limit: int) -> Sequence[Trial]:
         order = Trial.value.desc() if maximize else Trial.value.asc()
@@ -82,36 +128,52 @@ class TrialRepository:
         """Move a trial to `target` if it is in an allowed source state (and still at `attempt`).
 
         The WHERE clause is the whole guard: exactly one concurrent caller can win, and a late caller
-        whose claim was superseded changes nothing. Returns whether this call won.
+        whose claim was superseded changes nothing. Returns whether this call won. One conditional
+        UPDATE per allowed source state (in the state machine's order), so the search's counters know
+        which state the trial left.
         """
         allowed = sources_of(target) if sources is None else frozenset(sources) & sources_of(target)
-        statement = (
-            update(Trial)
-            .where(Trial.id == trial_id, Trial.state.in_([state.value for state in allowed]))
-            .values(state=target.value, **values)
-            .execution_options(synchronize_session="fetch")
+        guard = [] if attempt is None else [Trial.attempt == attempt]
+        return any(
+            self._move(trial_id, source, target, guard, values)
+            for source in sorted(allowed, key=STATE_ORDER.index)
         )
-        if attempt is not None:
-            statement = statement.where(Trial.attempt == attempt)
-        return _changed_one_row(self.session.execute(statement))
 
     def claim(self, trial_id: int, worker_id: str, now: datetime) -> Trial | None:
         """Claim a queued trial (attempt + 1); None if another worker won or it is no longer queued."""
+        values = {
+            "worker_id": worker_id,
+            "attempt": Trial.attempt + 1,
+            "started_at": now,
+            "heartbeat_at": now,
+            "updated_at": now,
+        }
+        won = self._move(trial_id, TrialState.QUEUED, TrialState.RUNNING, [], values)
+        return self.get_fresh(trial_id) if won else None
+
+    def _move(
+        self,
+        trial_id: int,
+        source: TrialState,
+        target: TrialState,
+        guard: list[ColumnElement[bool]],
+        values: dict[str, Any],
+    ) -> bool:
+        """One compare-and-set from `source` to `target`; a win is recorded for the search's counters."""
         statement = (
             update(Trial)
-            .where(Trial.id == trial_id, Trial.state == TrialState.QUEUED.value)
-            .values(
-                state=TrialState.RUNNING.value,
-                worker_id=worker_id,
-                attempt=Trial.attempt + 1,
-                started_at=now,
-                heartbeat_at=now,
-                updated_at=now,
-            )
+            .where(Trial.id == trial_id, Trial.state == source.value, *guard)
+            .values(state=target.value, **values)
+            .returning(Trial.search_id, Trial.started_at, Trial.finished_at)
             .execution_options(synchronize_session="fetch")
         )
-        won = _changed_one_row(self.session.execute(statement))
-        return self.get_fresh(trial_id) if won else None
+        changed = self.session.execute(statement).one_or_none()
+        if changed is None:
+            return False
+        record_transition(
+            self.session, changed.search_id, source, target, changed.started_at, changed.finished_at
+        )
+        return True
 
     def get_fresh(self, trial_id: int) -> Trial | None:
         statement = select(Trial).where(Trial.id == trial_id).execution_options(populate_existing=True)
@@ -226,6 +288,10 @@ class TrialRepository:
             )
         )
         return [(state, value) for state, value in self.session.execute(statement) if value is not None]
+
+
+def _in_states(states: Sequence[str]) -> list[ColumnElement[bool]]:
+    return [Trial.state.in_(list(states))] if states else []
 
 
 def _changed_one_row(result: Result[Any]) -> bool:

@@ -1,4 +1,4 @@
-"""Write trial outcomes straight into the database, so list, export and metrics tests control the data."""
+"""Trial outcomes recorded through the repository, so list, export and metrics tests control the data."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 
+from app.domain.trial_state import TrialState
 from app.settings import Settings
 from app.storage.db import session_scope
-from app.storage.models import Trial, utcnow
+from app.storage.models import Search, utcnow
+from app.storage.repositories import TrialRepository
 from tests.integration.helpers import quick_spec
 
 
@@ -34,19 +35,23 @@ def record(
     seconds: float = 1.0,
     at: datetime | None = None,
 ) -> None:
-    """Mark a trial finished with these final metrics, having run for `seconds`."""
+    """Mark a trial finished with these final metrics, having run for `seconds`: claimed, then moved to
+    `state` through the repository, as a worker's result is (so the search's counters follow)."""
     finished = at or utcnow()
     with session_scope(settings.database_url) as session:
-        session.execute(
-            update(Trial)
-            .where(Trial.id == trial_id)
-            .values(
-                state=state,
-                metrics=metrics,
-                value=value,
-                attempt=1,
-                started_at=finished - timedelta(seconds=seconds),
-                finished_at=finished,
-                updated_at=finished,
-            )
+        trials = TrialRepository(session)
+        trial = trials.claim(trial_id, "test-worker", finished)
+        assert trial is not None, f"trial {trial_id} is not queued"
+        search = session.get(Search, trial.search_id)
+        assert search is not None
+        assert trials.transition(
+            trial_id,
+            TrialState(state),
+            sources=[TrialState.RUNNING],
+            metrics=metrics,
+            value=value,
+            metric_value=(metrics or {}).get(search.metric),
+            started_at=finished - timedelta(seconds=seconds),
+            finished_at=finished,
+            updated_at=finished,
         )

@@ -1,0 +1,149 @@
+"""Queries over `search_stats`, the per-search counters that every trial write keeps current (see
+app/storage/search_stats.py): trials per state, a version for ETags, and trial durations for /metrics.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from app.domain.trial_state import TrialState
+from app.storage.models import Search, SearchStats, Trial
+from app.storage.repositories.stats import StatsRepository
+
+DURATION_BOUNDS: tuple[float, ...] = (
+    0.1,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+)
+"""Histogram bucket bounds of trial durations, in seconds. Stored buckets follow them: changing them
+needs a migration that rebuilds `search_stats.durations` (0004 keeps the copy it wrote with)."""
+
+
+@dataclass
+class PendingStats:
+    """One search's trial changes in the current transaction, not yet written to its stats row."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    durations: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VersionSum:
+    """Searches matching a filter, how many of them have a stats row, and the sum of their versions:
+    changes whenever a trial of any of them is written (versions only grow)."""
+
+    searches: int
+    with_stats: int
+    versions: int
+
+
+def add_duration(durations: dict[str, Any], state: str, seconds: float) -> None:
+    """Count one finished run of `seconds` in the histogram of `state` (changed in place)."""
+    buckets = [1 if seconds <= bound else 0 for bound in DURATION_BOUNDS]
+    add_histogram(durations, state, {"count": 1, "sum": seconds, "buckets": buckets})
+
+
+def add_histogram(durations: dict[str, Any], state: str, histogram: Mapping[str, Any]) -> None:
+    """Add `histogram` ({count, sum, buckets}) to the one of `state` in `durations` (changed in place)."""
+    total = durations.setdefault(state, {"count": 0, "sum": 0.0, "buckets": [0] * len(DURATION_BOUNDS)})
+    total["count"] += histogram["count"]
+    total["sum"] += histogram["sum"]
+    total["buckets"] = [a + b for a, b in zip(total["buckets"], histogram["buckets"], strict=True)]
+
+
+def all_states(counts: Mapping[str, int]) -> dict[str, int]:
+    """`counts` with every trial state present (0 where none)."""
+    return {**{state.value: 0 for state in TrialState}, **counts}
+
+
+class SearchStatsRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, search_id: int) -> SearchStats | None:
+        return self.session.get(SearchStats, search_id, populate_existing=True)
+
+    def apply(self, changes: Mapping[int, PendingStats]) -> None:
+        """Add a transaction's changes to their searches' rows, locked in search id order; a search with
+        no row yet (written before the row existed, or bypassing the repositories) gets it rebuilt."""
+        for search_id in sorted(changes):
+            statement = select(SearchStats).where(SearchStats.search_id == search_id).with_for_update()
+            row = self.session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
+            if row is None:
+                self.rebuild(search_id)
+                continue
+            change = changes[search_id]
+            counts = Counter(row.counts)
+            counts.update(change.counts)
+            durations = {state: dict(stats) for state, stats in row.durations.items()}
+            for state, seconds in change.durations:
+                add_duration(durations, state, seconds)
+            row.counts = {state: count for state, count in counts.items() if count}
+            row.durations = durations
+            row.version += 1
+        self.session.flush()
+
+    def rebuild(self, search_id: int) -> SearchStats:
+        """Recount the search's row from its trials (O(trials)): for rows written in bulk, around the
+        repositories, as benchmarks and imports do."""
+        statement = (
+            select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
+        )
+        counts = {str(state): int(count) for state, count in self.session.execute(statement)}
+        durations = {
+            stats.state: {
+                "count": stats.count,
+                "sum": stats.total_seconds,
+                "buckets": list(stats.bucket_counts),
+            }
+            for stats in StatsRepository(self.session).trial_durations(DURATION_BOUNDS, [search_id])
+        }
+        row = self.session.get(SearchStats, search_id)
+        if row is None:
+            row = SearchStats(search_id=search_id, version=1, counts=counts, durations=durations)
+            self.session.add(row)
+        else:
+            row.counts, row.durations, row.version = counts, durations, row.version + 1
+        self.session.flush()
+        return row
+
+    def all_rows(self) -> Iterable[tuple[dict[str, int], dict[str, Any]]]:
+        """(counts, durations) of every search that has a row: /metrics adds them up."""
+        statement = select(SearchStats.counts, SearchStats.durations)
+        return ((row.counts, row.durations) for row in self.session.execute(statement))
+
+    def searches_without_stats(self) -> list[int]:
+        """Ids of searches that have no stats row (none should, after migration 0004)."""
+        statement = select(Search.id).where(~_has_stats())
+        return list(self.session.scalars(statement))
+
+    def version_sum(self, conditions: Iterable[ColumnElement[bool]]) -> VersionSum:
+        """Over the searches matching `conditions` (on `Search` columns)."""
+        statement = (
+            select(func.count(Search.id), func.count(SearchStats.search_id), func.sum(SearchStats.version))
+            .select_from(Search)
+            .outerjoin(SearchStats, SearchStats.search_id == Search.id)
+            .where(*conditions)
+        )
+        searches, with_stats, versions = self.session.execute(statement).one()
+        return VersionSum(int(searches), int(with_stats), int(versions or 0))
+
+
+def _has_stats() -> ColumnElement[bool]:
+    return select(SearchStats.search_id).where(SearchStats.search_id == Search.id).exists()
