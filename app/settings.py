@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default=["127.0.0.1", "localhost", "[::1]", "::1", "testserver"],
         description="Host header values the API answers (`*` for any): guards against DNS rebinding.",
+    )
+    auth: Literal["auto", "required", "off"] = Field(
+        default="auto",
+        description="API keys: `required`, `off`, or `auto`: required unless the API binds to a loopback "
+        "address and answers loopback host names only (the embedded default).",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default=[], description="Origins allowed to call the API from a browser (CORS); none by default."
