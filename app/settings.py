@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +10,20 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOOPBACK_NAMES = frozenset({"localhost", "testserver"})
+"""Host names that reach this machine only (`testserver`: Starlette's test client)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address or `Host` name reaches this machine only (`0.0.0.0`, `*`, other names: no)."""
+    host = host.strip().lower().removeprefix("[").removesuffix("]")
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -114,6 +129,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def keys_required(self, bind_host: str | None) -> bool:
+        """Whether the API refuses requests without a key. `auto`: unless it binds to a loopback address
+        and answers loopback host names only. `bind_host` None (an app embedded in a test or another
+        server): only the allowed host names count."""
+        if self.auth != "auto":
+            return self.auth == "required"
+        exposed_bind = bind_host is not None and not is_loopback(bind_host)
+        return exposed_bind or not all(is_loopback(host) for host in self.allowed_hosts)
 
 
 @lru_cache

@@ -1,8 +1,9 @@
 """API keys on every API route: who may call what.
 
-- **When.** `CAVIAR_AUTH=required` or `off`; `auto` (the default) requires keys unless the API binds to a
-  loopback address and answers loopback host names only, so `caviar up` on a laptop needs none, and a
-  bind to `0.0.0.0` or a public name in `CAVIAR_ALLOWED_HOSTS` (a reverse proxy) needs them.
+- **When.** `Settings.keys_required`: `CAVIAR_AUTH=required` or `off`; `auto` (the default) requires keys
+  unless the API binds to a loopback address and answers loopback host names only, so `caviar up` on a
+  laptop needs none, and a bind to `0.0.0.0` or a public name in `CAVIAR_ALLOWED_HOSTS` (a reverse
+  proxy) needs them.
 - **What.** GET and HEAD (the event stream included) need a `read` key; the writes in `SUBMIT_ROUTES`
   (searches and ask/tell) a `submit` key; every other write (dataset uploads, anything added later) an
   `admin` key. Submit keys cancel and re-test only the searches they created (the services check that).
@@ -12,7 +13,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -23,34 +23,11 @@ from app.api.deps import SettingsDep
 from app.domain.api_keys import ANYONE, Caller, Scope
 from app.errors import Forbidden
 from app.services import api_keys as service
-from app.settings import Settings
 from app.storage.db import read_session_scope, session_scope
 
 SUBMIT_ROUTES = frozenset({"create_search", "cancel_search", "retest", "ask", "report", "tell"})
 """Names of the write routes a `submit` key may call (FastAPI names a route after its function)."""
 READS = frozenset({"GET", "HEAD"})
-LOOPBACK_NAMES = frozenset({"localhost", "testserver"})
-"""Host names that only reach this machine (`testserver`: Starlette's test client)."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether a bind address or a host name reaches this machine only (`*`, `0.0.0.0`, names: no)."""
-    host = host.strip().lower().removeprefix("[").removesuffix("]")
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def keys_required(settings: Settings, bind_host: str | None) -> bool:
-    """Whether this API refuses requests without a key; `bind_host` is None when not known (an app
-    embedded in a test or another server), and then only the allowed host names count."""
-    if settings.auth != "auto":
-        return settings.auth == "required"
-    exposed_bind = bind_host is not None and not is_loopback(bind_host)
-    return exposed_bind or not all(is_loopback(host) for host in settings.allowed_hosts)
 
 
 def needed_scope(request: Request) -> Scope:

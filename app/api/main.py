@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from app import __version__
-from app.api.auth import AUTHORIZED, keys_required
+from app.api.auth import AUTHORIZED
 from app.api.body_guard import BodyGuard
 from app.api.browser_safety import install_browser_safety
 from app.api.conditional import install_not_modified_handler
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, *, bind_host: str | None = None
     # from files shipped in wheels, so they work offline.
     app = FastAPI(title="Caviar", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.settings = settings or get_settings()
-    app.state.keys_required = keys_required(app.state.settings, bind_host)
+    app.state.keys_required = app.state.settings.keys_required(bind_host)
     install_error_handlers(app)
     install_not_modified_handler(app)
     for module in (searches, ask_tell, exports, events, analysis, trials, datasets, workers, metrics):
