@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 
 from app import cli_resources, cli_searches
 from app.cli_common import call, console, fail, load_spec
+from app.cli_keys import keys_app
 from app.cli_searches import follow
 from app.settings import get_settings
 from caviar import CaviarClient
@@ -22,6 +23,7 @@ from caviar import CaviarClient
 app = typer.Typer(help="Caviar: hyperparameter search as a service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 STATE_DIR = Path(".caviar")
 
 
@@ -68,8 +70,10 @@ def api(
     """Run the HTTP API (uvicorn)."""
     import uvicorn
 
+    from app.api.main import create_app
+
     _configure_logging()
-    uvicorn.run("app.api.main:create_app", factory=True, host=host, port=port, log_config=None)
+    uvicorn.run(create_app(bind_host=host), host=host, port=port, log_config=None)
 
 
 @app.command()

@@ -59,3 +59,19 @@ class IdempotencyKeyReused(InvalidSpec):
 
     def __init__(self, message: str) -> None:
         super().__init__("Idempotency-Key", message)
+
+
+class Unauthenticated(CaviarError):
+    """The request carries no API key, or one that is unknown, malformed or revoked (answered 401)."""
+
+    code = "unauthenticated"
+
+    def __init__(self, message: str, *, key_sent: bool) -> None:
+        super().__init__(message)
+        self.key_sent = key_sent
+
+
+class Forbidden(CaviarError):
+    """The API key is valid but its scope does not allow this, or the search is another key's (403)."""
+
+    code = "forbidden"

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOOPBACK_NAMES = frozenset({"localhost", "testserver"})
+"""Host names that reach this machine only (`testserver`: Starlette's test client)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address or `Host` name reaches this machine only (`0.0.0.0`, `*`, other names: no)."""
+    host = host.strip().lower().removeprefix("[").removesuffix("]")
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -74,6 +89,11 @@ class Settings(BaseSettings):
         default=["127.0.0.1", "localhost", "[::1]", "::1", "testserver"],
         description="Host header values the API answers (`*` for any): guards against DNS rebinding.",
     )
+    auth: Literal["auto", "required", "off"] = Field(
+        default="auto",
+        description="API keys: `required`, `off`, or `auto`: required unless the API binds to a loopback "
+        "address and answers loopback host names only (the embedded default).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default=[], description="Origins allowed to call the API from a browser (CORS); none by default."
     )
@@ -109,6 +129,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def keys_required(self, bind_host: str | None) -> bool:
+        """Whether the API refuses requests without a key. `auto`: unless it binds to a loopback address
+        and answers loopback host names only. `bind_host` None (an app embedded in a test or another
+        server): only the allowed host names count."""
+        if self.auth != "auto":
+            return self.auth == "required"
+        exposed_bind = bind_host is not None and not is_loopback(bind_host)
+        return exposed_bind or not all(is_loopback(host) for host in self.allowed_hosts)
 
 
 @lru_cache

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from app.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from app.processes import ManagedProcess, stop_all
+from app.settings import get_settings
 from app.supervision import StopRequest, describe_exit, stop_requested_by_signals, supervise
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,8 @@ def _print_banner(host: str, port: int, database_url: str, redis: str, workers: 
     table.add_row("Database", _redact(database_url))
     table.add_row("Redis", redis)
     table.add_row("Workers", str(workers))
+    required = get_settings().keys_required(host)
+    table.add_row("API keys", "required (create one: caviar keys create)" if required else "not required")
     console.print("[bold green]Caviar is up[/bold green]")
     console.print(table)
     console.print("Press Ctrl-C to stop.")

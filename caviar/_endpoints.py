@@ -6,6 +6,7 @@ endpoint is one method here, and both clients have it (sync: the value; async: a
 
 from __future__ import annotations
 
+import os
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from caviar._calls import Call, Pager, trial_query
 from caviar._transport import ETagCache, RetryPolicy
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
+API_KEY_VARIABLE = "CAVIAR_API_KEY"
 
 Obj = TypeVar("Obj")  # a JSON object answer: dict[str, Any], or an awaitable of one
 Arr = TypeVar("Arr")  # a JSON array answer: list[dict[str, Any]], or an awaitable of one
@@ -28,14 +30,20 @@ class Endpoints(ABC, Generic[Obj, Arr, Text, Items]):
         self,
         base_url: str = DEFAULT_API_URL,
         *,
+        api_key: str | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         **httpx_options: Any,
     ) -> None:
-        """`timeout` in seconds per request; `retry` as `RetryPolicy()` unless given; `httpx_options` go
-        to the httpx client (headers, auth, event_hooks, transport…)."""
+        """`api_key` (default: the CAVIAR_API_KEY environment variable) is sent as `Authorization: Bearer`
+        with every request; `timeout` in seconds per request; `retry` as `RetryPolicy()` unless given;
+        `httpx_options` go to the httpx client (headers, auth, event_hooks, transport…)."""
         self._etags = ETagCache()
         self._retry = retry or RetryPolicy()
+        key = api_key if api_key is not None else os.environ.get(API_KEY_VARIABLE, "").strip()
+        if key:
+            headers = dict(httpx_options.get("headers") or {})
+            httpx_options["headers"] = {**headers, "Authorization": f"Bearer {key}"}
         self._connect(base_url, timeout, httpx_options)
 
     @abstractmethod

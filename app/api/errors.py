@@ -11,12 +11,23 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import CaviarError, Conflict, InfrastructureError, InvalidSpec, NotFound, TrialNotClaimable
+from app.errors import (
+    CaviarError,
+    Conflict,
+    Forbidden,
+    InfrastructureError,
+    InvalidSpec,
+    NotFound,
+    TrialNotClaimable,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
 _STATUS: dict[type[CaviarError], int] = {
     InvalidSpec: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    Unauthenticated: status.HTTP_401_UNAUTHORIZED,
+    Forbidden: status.HTTP_403_FORBIDDEN,
     NotFound: status.HTTP_404_NOT_FOUND,
     Conflict: status.HTTP_409_CONFLICT,
     TrialNotClaimable: status.HTTP_409_CONFLICT,
@@ -44,7 +55,12 @@ def _field_of(location: tuple[object, ...]) -> str:
 async def _caviar_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, CaviarError)
     status_code = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 400)
-    return error_response(status_code, error.code, error.message, error.field)
+    response = error_response(status_code, error.code, error.message, error.field)
+    if isinstance(error, Unauthenticated):
+        # RFC 6750: the scheme to use, and `invalid_token` when the key sent was refused.
+        challenge = 'Bearer realm="caviar"' + (', error="invalid_token"' if error.key_sent else "")
+        response.headers["WWW-Authenticate"] = challenge
+    return response
 
 
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:

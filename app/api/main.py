@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from app import __version__
+from app.api.auth import AUTHORIZED
 from app.api.body_guard import BodyGuard
 from app.api.browser_safety import install_browser_safety
 from app.api.conditional import install_not_modified_handler
@@ -34,18 +35,25 @@ search, its trials and its best configurations.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, bind_host: str | None = None) -> FastAPI:
+    """The API for `settings`; `bind_host` (the address it listens on) decides `CAVIAR_AUTH=auto`."""
     # docs_url/redoc_url None: FastAPI's own pages load their scripts from a CDN; the dashboard serves both
     # from files shipped in wheels, so they work offline.
     app = FastAPI(title="Caviar", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.settings = settings or get_settings()
+    app.state.keys_required = app.state.settings.keys_required(bind_host)
     install_error_handlers(app)
     install_not_modified_handler(app)
-    for module in (searches, ask_tell, exports, events, analysis, trials, datasets, workers, health, metrics):
-        app.include_router(module.router)
+    for module in (searches, ask_tell, exports, events, analysis, trials, datasets, workers, metrics):
+        app.include_router(module.router, dependencies=[AUTHORIZED])
+    app.include_router(health.router)  # public: liveness probes carry no key
     install_dashboard(app)
     install_openapi(app)
     app.add_middleware(BodyGuard, settings=app.state.settings)
     install_browser_safety(app, app.state.settings)
-    logging.getLogger(__name__).info("API ready on database %s", app.state.settings.database_url)
+    logging.getLogger(__name__).info(
+        "API ready on database %s; API keys %s",
+        app.state.settings.database_url,
+        "required" if app.state.keys_required else "not required",
+    )
     return app

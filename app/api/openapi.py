@@ -3,7 +3,8 @@
 FastAPI documents request validation errors as its own `HTTPValidationError`; Caviar answers them as
 `ErrorResponse` like every other error, so that is what the schema must say. Every operation can also
 answer 500 and 503 (database unavailable), one with a body 400 (unreadable body), one that changes
-state 413 (body too large) and 415 (not JSON); each error response carries an example.
+state 413 (body too large) and 415 (not JSON), one that takes an API key 401 and 403; each error
+response carries an example.
 """
 
 from __future__ import annotations
@@ -20,6 +21,22 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "400": (
         "The body could not be read at all (e.g. not UTF-8, or a broken multipart form).",
         {"code": "invalid_body", "message": "There was an error parsing the body", "field": None},
+    ),
+    "401": (
+        "No API key, or one that is unknown or revoked (`WWW-Authenticate: Bearer`).",
+        {
+            "code": "unauthenticated",
+            "message": "this API requires a key: send `Authorization: Bearer <key>` (...)",
+            "field": None,
+        },
+    ),
+    "403": (
+        "The key's scope does not allow this, or a submit key changes a search it did not create.",
+        {
+            "code": "forbidden",
+            "message": "the API key 'dashboards' has scope read; POST /searches needs submit",
+            "field": None,
+        },
     ),
     "404": ("Not found.", {"code": "not_found", "message": "search 42 does not exist", "field": None}),
     "409": (
@@ -91,6 +108,7 @@ def _complete_operation(operation: dict[str, Any], *, writes: bool) -> None:
     responses: dict[str, Any] = operation["responses"]
     takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
     wanted = [
+        *(("401", "403") if operation.get("security") else ()),
         *(("400",) if "requestBody" in operation else ()),
         *(("413", "415") if writes else ()),
         *(("422",) if takes_input else ()),

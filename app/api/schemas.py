@@ -74,6 +74,9 @@ class SearchSummary(BaseModel):
     direction: str
     seed: int
     parent_search_id: int | None
+    created_by_key: str | None = Field(
+        default=None, description="Name of the API key that created it; null when keys were not required."
+    )
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None

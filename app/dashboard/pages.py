@@ -86,8 +86,9 @@ def redoc() -> HTMLResponse:
 def install_dashboard(app: FastAPI) -> None:
     """Add the dashboard, its assets and the offline `/docs` and `/redoc` (create the app with
     `docs_url=None, redoc_url=None` so FastAPI's CDN-backed pages are not there first)."""
+    from app.api.auth import AUTHORIZED
     from app.dashboard import data_routes
 
-    app.include_router(router)
-    app.include_router(data_routes.router)
+    app.include_router(router)  # public: the page and its assets hold no data
+    app.include_router(data_routes.router, dependencies=[AUTHORIZED])
     app.mount("/dashboard/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="dashboard-static")

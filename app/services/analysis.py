@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.domain.api_keys import ANYONE, Caller
 from app.domain.importance import hyperparameter_importance
 from app.domain.space import SearchSpace
 from app.domain.trial_state import TrialState
 from app.errors import Conflict, InvalidSpec
 from app.services.ask_tell import Enqueue, records_of
-from app.services.searches import create_search, get_search
+from app.services.searches import check_may_change, create_search, get_search
 from app.services.spec_model import SearchSpec
 from app.settings import Settings
 from app.storage.models import Search, Trial
@@ -51,9 +52,12 @@ def retest(
     top_k: int,
     repeats: int,
     dataset: str | dict[str, Any] | None,
+    caller: Caller = ANYONE,
 ) -> tuple[Search, Enqueue]:
-    """A new search, linked to this one, that re-runs its `top_k` best configurations `repeats` times."""
+    """A new search, linked to this one, that re-runs its `top_k` best configurations `repeats` times;
+    the new search is the caller's."""
     parent = get_search(session, search_id)
+    check_may_change(parent, caller)
     best = TrialRepository(session).best(search_id, maximize=parent.direction == "maximize", limit=top_k)
     if not best:
         raise Conflict(f"search {search_id} has no completed trial to re-test yet")
@@ -69,7 +73,9 @@ def retest(
     )
     if len(configs) > settings.max_trials_per_search:
         raise InvalidSpec("repeats", f"top_k × repeats must be at most {settings.max_trials_per_search}")
-    child, to_enqueue = create_search(session, SearchSpec.model_validate(spec), settings)
+    child, to_enqueue = create_search(
+        session, SearchSpec.model_validate(spec), settings, created_by_key=caller.key_name
+    )
     child.parent_search_id = search_id
     return child, to_enqueue
 

@@ -35,17 +35,24 @@ def spec_fingerprint(spec: SearchSpec) -> str:
 
 
 def create_search_once(
-    session: Session, spec: SearchSpec, settings: Settings, *, idempotency_key: str | None
+    session: Session,
+    spec: SearchSpec,
+    settings: Settings,
+    *,
+    idempotency_key: str | None,
+    created_by_key: str | None = None,
 ) -> tuple[Search, Enqueue]:
     """Create the search, or return the one this key already created from the same spec."""
     if idempotency_key is None:
-        return create_search(session, spec, settings)
+        return create_search(session, spec, settings, created_by_key=created_by_key)
     fingerprint = spec_fingerprint(spec)
     existing = SearchRepository(session).by_idempotency_key(idempotency_key)
     if existing is not None:
         _check_same(existing, fingerprint)
         return existing, []
-    search, to_enqueue = create_search(session, spec, settings, idempotency_key=idempotency_key)
+    search, to_enqueue = create_search(
+        session, spec, settings, idempotency_key=idempotency_key, created_by_key=created_by_key
+    )
     if search.request_fingerprint is None:
         search.request_fingerprint = fingerprint  # ours, or a concurrent twin's from before this column
     else:

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.domain.api_keys import ANYONE, Caller
 from app.domain.catalog import BUILTIN_OBJECTIVES
 from app.domain.trial_state import SearchState, TrialState
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.services.ask_tell import Enqueue, advance_search
 from app.services.spec_model import SearchSpec
 from app.services.specs import EXTERNAL, dataset_reference, strategy_for, validate_spec
@@ -53,9 +54,16 @@ def known_objectives(session: Session, settings: Settings) -> set[str]:
 
 
 def create_search(
-    session: Session, spec: SearchSpec, settings: Settings, *, idempotency_key: str | None = None
+    session: Session,
+    spec: SearchSpec,
+    settings: Settings,
+    *,
+    idempotency_key: str | None = None,
+    created_by_key: str | None = None,
 ) -> tuple[Search, Enqueue]:
-    """Validate, store the search and its first trials; returns the trials to enqueue after commit."""
+    """Validate, store the search and its first trials; returns the trials to enqueue after commit.
+
+    `created_by_key` is the name of the API key that asked (None when keys are not required)."""
     if idempotency_key is not None:
         existing = SearchRepository(session).by_idempotency_key(idempotency_key)
         if existing is not None:
@@ -80,6 +88,7 @@ def create_search(
         seed=validated.seed,
         strategy_state={},
         idempotency_key=idempotency_key,
+        created_by_key=created_by_key,
         created_at=now,
         updated_at=now,
     )
@@ -139,11 +148,23 @@ def best_trials(session: Session, search_id: int, k: int) -> Sequence[Trial]:
     return TrialRepository(session).best(search_id, maximize=search.direction == "maximize", limit=k)
 
 
-def cancel_search(session: Session, search_id: int) -> Search:
+def check_may_change(search: Search, caller: Caller) -> None:
+    """Raise Forbidden unless `caller` may cancel or re-test `search` (submit keys: only their own)."""
+    if not caller.may_change(search.created_by_key):
+        raise Forbidden(
+            f"the API key {caller.key_name!r} may cancel and re-test only the searches it created; "
+            f"search {search.id} was created by "
+            + (repr(search.created_by_key) if search.created_by_key else "no key")
+            + " (an admin key may change every search)"
+        )
+
+
+def cancel_search(session: Session, search_id: int, caller: Caller = ANYONE) -> Search:
     """Cancel a running search: queued and running trials become cancelled (workers notice and stop)."""
     search = SearchRepository(session).get_for_update(search_id)
     if search is None:
         raise NotFound(f"search {search_id} does not exist")
+    check_may_change(search, caller)
     if search.state != SearchState.RUNNING:
         raise Conflict(f"search {search_id} is already {search.state}")
     now = utcnow()

@@ -1,4 +1,4 @@
-"""SQLAlchemy models: searches, trials, per-epoch trial metrics, workers, events and datasets."""
+"""SQLAlchemy models: searches, trials, per-epoch trial metrics, workers, events, datasets and API keys."""
 
 from __future__ import annotations
 
@@ -86,6 +86,9 @@ class Search(Base):
     )
     parent_search_id: Mapped[int | None] = mapped_column(ForeignKey("searches.id", ondelete="SET NULL"))
     error: Mapped[str | None] = mapped_column(Text, doc="Why a failed search failed: its first trial error.")
+    created_by_key: Mapped[str | None] = mapped_column(
+        String(100), doc="Name of the API key that created it; NULL when keys were not required."
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
@@ -207,3 +210,18 @@ class StoredDataset(Base):
     n_classes: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary, doc="The dataset as .npz bytes (X, y).")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key: its secret is stored only as a scrypt hash (see app/domain/api_keys.py)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, doc="Shown on the searches it creates.")
+    prefix: Mapped[str] = mapped_column(String(16), unique=True, doc="The key's public part, to find it.")
+    secret_hash: Mapped[str] = mapped_column(String(200), doc="`scrypt$<salt>$<hash>` of the secret.")
+    scope: Mapped[str] = mapped_column(String(16), doc="read | submit | admin")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None] = mapped_column(doc="Updated at most once a minute.")

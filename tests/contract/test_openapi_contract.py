@@ -2,8 +2,9 @@
 
 Schemathesis generates requests from the app's own OpenAPI schema (valid ones, and ones that break it)
 and calls the ASGI app in process, on a real SQLite database and Redis; each response is checked
-against the schema (status code, content type, headers, body). One test per operation; the SSE stream
-is left out (endless while a search runs; tests/integration/api/test_events.py covers it).
+against the schema (status code, content type, headers, body). API keys are required and every request
+carries an admin key (Schemathesis also checks that a wrong key is refused). One test per operation; the
+SSE stream is left out (endless while a search runs; tests/integration/api/test_events.py covers it).
 CAVIAR_CONTRACT_EXAMPLES sets the examples per operation and mode; CAVIAR_CONTRACT_DATABASE=postgresql
 runs it on PostgreSQL instead of SQLite.
 
@@ -27,8 +28,10 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import text
 
 from app.api.main import create_app
+from app.domain.api_keys import Scope
+from app.services.api_keys import create_key
 from app.settings import Settings
-from app.storage.db import get_engine
+from app.storage.db import get_engine, session_scope
 from app.storage.models import Base
 from tests.integration.helpers import quick_spec
 
@@ -76,8 +79,18 @@ def contract_database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite
 
 
 @pytest.fixture
-def api_schema(contract_database_url: str, tmp_path: Path, redis_url: str) -> Iterator[Any]:
+def admin_headers(contract_database_url: str) -> dict[str, str]:
+    with session_scope(contract_database_url) as session:
+        _, token = create_key(session, "contract", Scope.ADMIN)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def api_schema(
+    contract_database_url: str, tmp_path: Path, redis_url: str, admin_headers: dict[str, str]
+) -> Iterator[Any]:
     app_settings = Settings(
+        auth="required",
         database_url=contract_database_url,
         redis_url=redis_url,
         max_trials_per_search=50,
@@ -86,21 +99,25 @@ def api_schema(contract_database_url: str, tmp_path: Path, redis_url: str) -> It
         queue_name=f"caviar-contract-{os.getpid()}",
     )
     app = create_app(app_settings)
-    with TestClient(app) as seed:  # something for the generated ids to find
+    with TestClient(app, headers=admin_headers) as seed:  # something for the generated ids to find
         running = seed.post("/searches", json=quick_spec()).json()["id"]
         cancelled = seed.post("/searches", json=quick_spec(name="cancelled")).json()["id"]
         seed.post(f"/searches/{cancelled}/cancel", json={})
         external = {**quick_spec(name="external", objective="external", metric="loss"), "dataset": None}
         seed.post("/searches", json=external)  # trials to ask for, report on and tell
         assert running
-    yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    # Every case carries the admin key (below): the generated cases must not leave it out or mangle it
+    # and call that "invalid data" (the `ignored_auth` check still sends cases without a valid key).
+    schema.config.generation.update(with_security_parameters=False)
+    yield schema
     if app_settings.is_sqlite:
         get_engine(app_settings.database_url).dispose()
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), _cases())
 def test_operation_answers_generated_requests_within_its_contract(
-    api_schema: Any, method: str, path: str, mode: GenerationMode
+    api_schema: Any, admin_headers: dict[str, str], method: str, path: str, mode: GenerationMode
 ) -> None:
     operation = api_schema[path][method]
 
@@ -112,7 +129,7 @@ def test_operation_answers_generated_requests_within_its_contract(
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     )
     def check(case: Any) -> None:
-        case.call_and_validate(excluded_checks=excluded)
+        case.call_and_validate(headers=admin_headers, excluded_checks=excluded)
 
     excluded = [positive_data_acceptance] if _semantic(operation) else []
     check()

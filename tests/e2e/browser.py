@@ -16,6 +16,7 @@ from typing import Any
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -71,3 +72,19 @@ def resource_urls(driver: webdriver.Chrome) -> list[str]:
         "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href])"
     )
     return urls
+
+
+def open_page(browser: webdriver.Chrome, url: str, rendered: str, timeout: float = 60) -> None:
+    browser.get("about:blank")
+    browser.get(url)
+    WebDriverWait(browser, timeout).until(
+        lambda d: d.execute_script("return document.body.dataset.rendered") == rendered
+    )
+
+
+def text_of(browser: webdriver.Chrome, selector: str) -> str:
+    """The element's text, read in one script call: the pages re-render, so element handles go stale."""
+    text: str = browser.execute_script(
+        "const el = document.querySelector(arguments[0]); return el ? el.textContent : ''", selector
+    )
+    return text

@@ -1,4 +1,4 @@
-"""A real stack of processes: `caviar api` and `caviar worker`s, as in production."""
+"""A real stack of processes: `caviar api` and `caviar worker`s, as in production; a headless browser."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from selenium import webdriver
 
 from app.embedded_redis import free_loopback_port
 from app.settings import Settings
+from tests.e2e.browser import chromium
 
 
 @dataclass
@@ -125,3 +127,29 @@ def stack(
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    """A headless Chromium (tests using it skip where `chromium_available()` is false)."""
+    with chromium() as driver:
+        driver.set_window_size(1280, 800)
+        yield driver
+
+
+@pytest.fixture
+def shoot(tmp_path: Path, browser: webdriver.Chrome) -> Callable[[str], Path]:
+    """Save a full-page screenshot of what the browser shows, as `screenshots/<name>.png`."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+
+    def save(name: str) -> Path:
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(1280, min(max(800, height), 6000))
+        time.sleep(0.3)  # let plotly's responsive resize settle
+        path = folder / f"{name}.png"
+        browser.save_screenshot(str(path))
+        browser.set_window_size(1280, 800)
+        return path
+
+    return save

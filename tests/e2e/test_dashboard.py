@@ -5,8 +5,7 @@ Screenshots of every page are kept in the test's temporary directory (`screensho
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.e2e.browser import chromium, chromium_available, console_errors, resource_urls
+from tests.e2e.browser import chromium_available, console_errors, open_page, resource_urls, text_of
 from tests.e2e.conftest import Stack, wait_finished
 from tests.integration.helpers import quick_spec
 
@@ -50,52 +49,11 @@ def submit(stack: Stack, spec: dict[str, Any]) -> int:
     return search_id
 
 
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    with chromium() as driver:
-        driver.set_window_size(1280, 800)
-        yield driver
-
-
-@pytest.fixture
-def shoot(tmp_path: Path, browser: webdriver.Chrome) -> Callable[[str], Path]:
-    """Save a full-page screenshot of what the browser shows, as `screenshots/<name>.png`."""
-    folder = tmp_path / "screenshots"
-    folder.mkdir()
-
-    def save(name: str) -> Path:
-        height = browser.execute_script("return document.documentElement.scrollHeight")
-        browser.set_window_size(1280, min(max(800, height), 6000))
-        time.sleep(0.3)  # let plotly's responsive resize settle
-        path = folder / f"{name}.png"
-        browser.save_screenshot(str(path))
-        browser.set_window_size(1280, 800)
-        return path
-
-    return save
-
-
-def open_page(browser: webdriver.Chrome, url: str, rendered: str, timeout: float = 60) -> None:
-    browser.get("about:blank")
-    browser.get(url)
-    WebDriverWait(browser, timeout).until(
-        lambda d: d.execute_script("return document.body.dataset.rendered") == rendered
-    )
-
-
 def traces(browser: webdriver.Chrome, selector: str) -> int:
     count: int = browser.execute_script(
         "const el = document.querySelector(arguments[0]); return el && el.data ? el.data.length : 0", selector
     )
     return count
-
-
-def text_of(browser: webdriver.Chrome, selector: str) -> str:
-    """The element's text, read in one script call: the pages re-render, so element handles go stale."""
-    text: str = browser.execute_script(
-        "const el = document.querySelector(arguments[0]); return el ? el.textContent : ''", selector
-    )
-    return text
 
 
 def draw_all_plots(browser: webdriver.Chrome) -> None:

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
 
+from app.api.auth import CallerDep
 from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
 from app.api.params import SearchId
-from app.api.routes.searches import search_out
+from app.api.routes.searches import FORBIDDEN_NOT_OWNER, search_out
 from app.api.schemas import ErrorResponse, SearchOut
 
 router = APIRouter(prefix="/searches", tags=["analysis"])
@@ -51,12 +52,13 @@ def importance(search_id: SearchId, session: ReadSessionDep, settings: SettingsD
 @router.post(
     "/{search_id}/retest",
     status_code=status.HTTP_201_CREATED,
-    responses={**ERRORS, 422: {"model": ErrorResponse}},
+    responses={**ERRORS, **FORBIDDEN_NOT_OWNER, 422: {"model": ErrorResponse}},
 )
 def retest(
     search_id: SearchId,
     uow: UnitOfWorkDep,
     settings: SettingsDep,
+    caller: CallerDep,
     request: Annotated[RetestRequest | None, Body(description="Optional: no body, the defaults.")] = None,
 ) -> SearchOut:
     """Re-run the best configurations with fresh seeds as a new linked search (intuitions get stale)."""
@@ -70,6 +72,7 @@ def retest(
         top_k=request.top_k,
         repeats=request.repeats,
         dataset=request.dataset,
+        caller=caller,
     )
     uow.enqueue_after_commit(to_enqueue)
     return search_out(uow.session, child.id, settings)

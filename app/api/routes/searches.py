@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy.orm import Session
 
+from app.api.auth import CallerDep
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
 from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
 from app.api.pagination import decode_cursor, encode_cursor
@@ -32,6 +33,9 @@ router = APIRouter(prefix="/searches", tags=["searches"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No such search."}}
 Limit = Annotated[int, Query(ge=1, le=500)]
+FORBIDDEN_NOT_OWNER: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorResponse, "description": "A submit key changes only the searches it created."}
+}
 CONDITIONAL: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC}
 
 
@@ -65,6 +69,7 @@ def create_search(
     spec: SearchSpec,
     uow: UnitOfWorkDep,
     settings: SettingsDep,
+    caller: CallerDep,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -77,7 +82,9 @@ def create_search(
     ] = None,
 ) -> SearchOut:
     """Create a search and queue its first trials (retries with the same Idempotency-Key: the same search)."""
-    search, to_enqueue = create_search_once(uow.session, spec, settings, idempotency_key=idempotency_key)
+    search, to_enqueue = create_search_once(
+        uow.session, spec, settings, idempotency_key=idempotency_key, created_by_key=caller.key_name
+    )
     uow.enqueue_after_commit(to_enqueue)
     response.headers["Location"] = f"/searches/{search.id}"
     return search_out(uow.session, search.id, settings)
@@ -122,10 +129,14 @@ def get_search(
     return search_out(session, search_id, settings)
 
 
-@router.post("/{search_id}/cancel", responses={**NOT_FOUND, 409: {"model": ErrorResponse}})
-def cancel_search(search_id: SearchId, uow: UnitOfWorkDep, settings: SettingsDep) -> SearchOut:
+@router.post(
+    "/{search_id}/cancel", responses={**NOT_FOUND, **FORBIDDEN_NOT_OWNER, 409: {"model": ErrorResponse}}
+)
+def cancel_search(
+    search_id: SearchId, uow: UnitOfWorkDep, settings: SettingsDep, caller: CallerDep
+) -> SearchOut:
     """Cancel a running search; its queued and running trials are cancelled."""
-    service.cancel_search(uow.session, search_id)
+    service.cancel_search(uow.session, search_id, caller)
     return search_out(uow.session, search_id, settings)
 
 

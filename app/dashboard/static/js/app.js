@@ -1,6 +1,8 @@
 // The single page: a hash router that renders one view at a time into <main>.
 
+import { ApiError, apiKey, download } from "./api.js";
 import { renderCompare } from "./compare.js";
+import { renderKey } from "./key.js";
 import { renderSearch } from "./search.js";
 import { renderSearches } from "./searches.js";
 import { renderTrial } from "./trial.js";
@@ -13,6 +15,7 @@ const routes = [
   [/^#\/trial\/(\d+)$/, (m) => (view) => renderTrial(view, Number(m[1]))],
   [/^#\/compare(?:\?ids=([\d,]*))?$/, (m) => (view) => renderCompare(view, (m[1] ?? "").split(",").filter(Boolean).map(Number))],
   [/^#\/workers$/, () => renderWorkers],
+  [/^#\/key$/, () => renderKey],
 ];
 
 let stopCurrent = null;
@@ -35,12 +38,27 @@ async function route() {
     try {
       stopCurrent = await make(match)(view);
     } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        // No key, or one that was revoked: ask for one, then show the page that was asked for (reading
+        // afresh: index.html's first reads went without the key).
+        window.caviarPrefetched?.clear();
+        renderKey(view, { reason: error.message, onSaved: route });
+        return;
+      }
       view.innerHTML = `<div class="panel"><h1>Could not load this page</h1><p class="error">${esc(error.message)}</p></div>`;
     }
     return;
   }
   view.innerHTML = `<div class="panel"><h1>Not found</h1><p><a href="#/searches">All searches</a></p></div>`;
 }
+
+// Download links (the trials CSV) go through fetch when a key is stored: a plain link cannot send it.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[download]");
+  if (!link || !apiKey() || !link.getAttribute("href").startsWith("/")) return;
+  event.preventDefault();
+  download(link.getAttribute("href")).catch((error) => alert(`Download failed: ${error.message}`));
+});
 
 window.addEventListener("hashchange", route);
 route();

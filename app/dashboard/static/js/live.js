@@ -1,7 +1,15 @@
 // Follow a search's Server-Sent Events and call `refresh` at most once per `minGapMs` while they come.
+// Read with fetch rather than EventSource, which cannot send the API key.
+
+import { withKey } from "./api.js";
+
+const CHANGES = ["trial_started", "epoch", "trial_completed", "trial_pruned", "trial_failed", "trial_requeued",
+  "round_advanced"];
+const ENDS = ["search_completed", "search_cancelled", "search_failed"];
+const RECONNECT_MS = 1000;
 
 export function followSearch(searchId, afterEventId, refresh, { minGapMs = 1000 } = {}) {
-  const source = new EventSource(`/searches/${searchId}/events?after=${afterEventId}`);
+  const stopped = new AbortController();
   let timer = null;
   let last = 0;
   let gap = minGapMs;
@@ -30,13 +38,55 @@ export function followSearch(searchId, afterEventId, refresh, { minGapMs = 1000 
       }
     }, wait);
   };
-  const kinds = ["trial_started", "epoch", "trial_completed", "trial_pruned", "trial_failed", "trial_requeued",
-    "round_advanced"];
-  for (const kind of kinds) source.addEventListener(kind, schedule);
-  for (const kind of ["search_completed", "search_cancelled"]) {
-    source.addEventListener(kind, () => { source.close(); schedule(); });
+  (async () => {
+    let after = afterEventId;
+    while (!stopped.signal.aborted) {
+      try {
+        const response = await fetch(`/searches/${searchId}/events?after=${after}`,
+          { headers: withKey({ accept: "text/event-stream" }), signal: stopped.signal });
+        if (!response.ok) return;  // gone, or the key was revoked: the next page load says so
+        for await (const message of serverSentEvents(response.body)) {
+          after = message.id ?? after;
+          if (CHANGES.includes(message.event)) schedule();
+          if (ENDS.includes(message.event)) {
+            schedule();
+            return;
+          }
+        }
+      } catch {
+        if (stopped.signal.aborted) return;
+      }
+      // The stream broke off (a restart, a proxy's timeout): resume after the last event, as EventSource would.
+      await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+    }
+  })();
+  return () => { stopped.abort(); clearTimeout(timer); };
+}
+
+// The messages of a `text/event-stream` body: {event, id, data} (the WHATWG format, as the API writes it).
+async function* serverSentEvents(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replaceAll("\r\n", "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const message = { event: "message", id: null, data: [] };
+      for (const line of buffer.slice(0, end).split("\n")) {
+        if (!line || line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") message.event = text;
+        else if (field === "id") message.id = text;
+        else if (field === "data") message.data.push(text);
+      }
+      buffer = buffer.slice(end + 2);
+      if (message.id !== null || message.data.length) yield message;
+    }
   }
-  return () => { source.close(); clearTimeout(timer); };
 }
 
 // Poll `refresh` every `periodMs` while the page shows; returns the stopper.

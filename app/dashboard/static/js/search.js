@@ -139,7 +139,7 @@ function renderHeader(view, search) {
     `${esc(search.objective)} on ${esc(dataset ?? search.dataset)}`,
     `${search.direction} ${esc(search.metric)}`,
     `${esc(search.spec.strategy?.kind)} search`, `pruner ${esc(search.spec.pruner?.kind ?? "none")}`,
-    `created ${age(search.created_at)}`,
+    `created ${age(search.created_at)}${search.created_by_key ? ` by key <span id="created-by">${esc(search.created_by_key)}</span>` : ""}`,
     search.parent_search_id ? `re-test of <a href="#/search/${search.parent_search_id}">#${search.parent_search_id}</a>` : "",
   ].filter(Boolean).join(" · ");
   const budget = search.spec.budget?.max_trials ?? 0;
