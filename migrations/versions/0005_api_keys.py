@@ -1,7 +1,7 @@
 """api_keys (name, prefix, scrypt hash of the secret, scope, revocation); searches.created_by_key
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-08 10:00:00.000000
 
 """
