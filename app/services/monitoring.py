@@ -49,17 +49,17 @@ def snapshot(session: Session, settings: Settings) -> Snapshot:
 def _trial_totals(session: Session) -> tuple[dict[str, int], list[DurationStats]]:
     counts: Counter[str] = Counter()
     durations: dict[str, dict[str, Any]] = {}
-    for search_counts, search_durations in SearchStatsRepository(session).all_rows():
+    search_stats = SearchStatsRepository(session)
+    for search_counts, search_durations in search_stats.all_rows():
         counts.update(search_counts)
         for state, histogram in search_durations.items():
             add_histogram(durations, state, histogram)
-    uncounted = SearchStatsRepository(session).searches_without_stats()
+    uncounted = search_stats.searches_without_stats()
     if uncounted:
         stats = StatsRepository(session)
         counts.update(stats.trials_by_state(uncounted))
         for taken in stats.trial_durations(DURATION_BOUNDS, uncounted):
-            histogram = {"count": taken.count, "sum": taken.total_seconds, "buckets": taken.bucket_counts}
-            add_histogram(durations, taken.state, histogram)
+            add_histogram(durations, taken.state, taken.histogram())
     return (
         {state: count for state, count in counts.items() if count},
         [

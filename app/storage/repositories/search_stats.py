@@ -107,11 +107,7 @@ class SearchStatsRepository:
         )
         counts = {str(state): int(count) for state, count in self.session.execute(statement)}
         durations = {
-            stats.state: {
-                "count": stats.count,
-                "sum": stats.total_seconds,
-                "buckets": list(stats.bucket_counts),
-            }
+            stats.state: stats.histogram()
             for stats in StatsRepository(self.session).trial_durations(DURATION_BOUNDS, [search_id])
         }
         row = self.session.get(SearchStats, search_id)

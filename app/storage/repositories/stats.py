@@ -22,6 +22,10 @@ class DurationStats:
     total_seconds: float
     count: int
 
+    def histogram(self) -> dict[str, Any]:
+        """As `search_stats.durations` stores one state's histogram: {count, sum, buckets}."""
+        return {"count": self.count, "sum": self.total_seconds, "buckets": list(self.bucket_counts)}
+
 
 class StatsRepository:
     def __init__(self, session: Session) -> None:
