@@ -42,6 +42,7 @@ from app.settings import Settings  # noqa: E402
 from app.storage.db import session_scope  # noqa: E402
 from app.storage.migrate import upgrade  # noqa: E402
 from app.storage.models import Search, Trial, TrialMetric, utcnow  # noqa: E402
+from bench.stack import wait_healthy  # noqa: E402
 from tests.e2e.browser import chromium  # noqa: E402
 
 EPOCHS = 20
@@ -192,16 +193,7 @@ def main() -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("the API did not come up")
-                time.sleep(0.2)
+            wait_healthy(base)
             latencies = []
             for _ in range(5):
                 begin = time.perf_counter()

@@ -31,9 +31,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-import psycopg
 from sqlalchemy import delete, text, update
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,6 +44,7 @@ from app.settings import Settings  # noqa: E402
 from app.storage.db import get_engine, session_scope  # noqa: E402
 from app.storage.migrate import upgrade  # noqa: E402
 from app.storage.models import Search, Trial, utcnow  # noqa: E402
+from bench.stack import scratch_database, wait_healthy  # noqa: E402
 
 POSTGRES_URL = os.environ.get("CAVIAR_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CAVIAR_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -60,27 +59,6 @@ class Goal:
     label: str
     goal: str
     before: str
-
-
-def admin_conninfo() -> str:
-    return make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    """A database unique to this run, dropped at the end; yields its SQLAlchemy URL."""
-    name = f"caviar_bench_reads_{os.getpid()}"
-    with psycopg.connect(admin_conninfo(), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)).set(database=name)
-    rendered = url.render_as_string(hide_password=False)
-    try:
-        yield rendered
-    finally:
-        get_engine(rendered).dispose()
-        with psycopg.connect(admin_conninfo(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def spec_of(name: str, n_trials: int) -> SearchSpec:
@@ -191,18 +169,6 @@ def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[b
             child.wait()
 
 
-def wait_healthy(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the API did not come up")
-
-
 def latencies(call: Callable[[], httpx.Response], expect: int, requests: int, seconds: float) -> list[float]:
     """Milliseconds of up to `requests` calls (at most `seconds` in all, at least 5), after 2 warm-ups."""
     for _ in range(2):
@@ -278,7 +244,7 @@ def main() -> None:
     parser.add_argument("--skip-csv", action="store_true")
     args = parser.parse_args()
 
-    with scratch_database() as database_url:
+    with scratch_database("postgresql", f"caviar_reads_{os.getpid()}_bench", POSTGRES_URL) as database_url:
         upgrade(database_url)
         started = time.perf_counter()
         search_id = load_search(database_url, "large", args.trials, seed=0)

@@ -57,6 +57,7 @@ from app.settings import Settings  # noqa: E402
 from app.storage.db import get_engine, session_scope  # noqa: E402
 from app.storage.migrate import upgrade  # noqa: E402
 from app.storage.models import Search, Trial  # noqa: E402
+from bench.stack import scratch_database  # noqa: E402
 from bench.zero_cost import PARAMS, zero_cost_spec  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,26 +81,6 @@ class Run:
     @property
     def end_to_end_per_second(self) -> float:
         return self.trials / self.end_to_end_seconds
-
-
-@contextmanager
-def scratch_database(backend: str, name: str, postgres_url: str) -> Iterator[str]:
-    """A fresh, empty database (a PostgreSQL database `name`, or a temporary SQLite file), then dropped."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix=f"{name}-") as directory:
-            yield f"sqlite:///{directory}/{name}.db"
-        return
-    if not name.endswith("_bench"):
-        raise ValueError(f"refusing to drop database {name!r}: scratch databases end in _bench")
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = sqlalchemy.make_url(postgres_url).set(drivername="postgresql+psycopg", database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
