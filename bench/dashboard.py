@@ -91,6 +91,7 @@ def build_database(database_url: str, n_trials: int, seed: int = 0) -> None:
                 "metrics": None
                 if states[i] == "failed"
                 else {"dev_accuracy": float(np.clip(quality[i], 0.05, 0.995))},
+                "metric_value": None if states[i] == "failed" else float(np.clip(quality[i], 0.05, 0.995)),
                 "error": "RuntimeError: diverged" if states[i] == "failed" else None,
                 "pruned_step": int(rng.integers(2, 10)) if states[i] == "pruned" else None,
                 "created_at": now,

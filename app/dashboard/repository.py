@@ -6,11 +6,12 @@ only (no locks, no writes).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.storage.models import Event, Search, Trial, TrialMetric
@@ -36,14 +37,17 @@ class SearchFilter:
 
 
 @dataclass(frozen=True)
-class TrialRow:
-    id: int
-    number: int
-    state: str
-    value: float | None
-    round: int | None
-    params: dict[str, Any]
-    metrics: dict[str, Any] | None
+class TrialFields:
+    """Every trial of a search, one list per field, in `number` order."""
+
+    id: list[int]
+    number: list[int]
+    state: list[str]
+    value: list[float | None]
+    reported: list[float | None]
+    """The search metric's final value whatever the state (a pruned trial's last report)."""
+    round: list[int | None]
+    params: list[dict[str, Any]]
 
 
 class DashboardRepository:
@@ -89,13 +93,35 @@ class DashboardRepository:
         )
         return {search_id: (low, high) for search_id, low, high in self.session.execute(statement)}
 
-    def trial_rows(self, search_id: int) -> list[TrialRow]:
-        statement = (
-            select(Trial.id, Trial.number, Trial.state, Trial.value, Trial.round, Trial.params, Trial.metrics)
-            .where(Trial.search_id == search_id)
-            .order_by(Trial.number)
+    def trial_fields(self, search_id: int, *, with_params: bool = True) -> TrialFields:
+        """Without `with_params`, `params` is empty (and nothing JSON is read)."""
+        # The params as text, decoded in one json.loads of them all, and rows without the ORM's per-row
+        # processing: a 10,000-trial search reads in a third of the time.
+        columns: list[Any] = [
+            Trial.id,
+            Trial.number,
+            Trial.state,
+            Trial.value,
+            Trial.metric_value,
+            Trial.round,
+        ]
+        if with_params:
+            columns.append(cast(Trial.params, Text))
+        statement = select(*columns).where(Trial.search_id == search_id).order_by(Trial.number)
+        rows = self.session.connection().execute(statement).all()
+        if not rows:
+            return TrialFields([], [], [], [], [], [], [])
+        columns_read = (list(column) for column in zip(*rows, strict=True))
+        ids, numbers, states, values, reported, rounds, *params = columns_read
+        return TrialFields(
+            id=ids,
+            number=numbers,
+            state=states,
+            value=values,
+            reported=reported,
+            round=rounds,
+            params=json.loads("[" + ",".join(params[0]) + "]") if params else [],
         )
-        return [TrialRow(*row) for row in self.session.execute(statement)]
 
     def curves(
         self, trial_ids: Sequence[int], metric: str

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.dashboard.downsample import spread_pick, stride_points
-from app.dashboard.repository import DashboardRepository, SearchFilter, TrialRow
+from app.dashboard.repository import DashboardRepository, SearchFilter, TrialFields
 from app.dashboard.schemas import Curve, PlotData, SearchCard, SearchCards, TrialColumns
 from app.services.searches import get_search
 from app.storage.models import Search
@@ -27,21 +26,24 @@ def search_cards(session: Session, where: SearchFilter, *, sort: str, offset: in
     return SearchCards(items=items, total=total, offset=offset, limit=limit)
 
 
-def plot_data(session: Session, search_id: int, *, max_curves: int, max_points_per_curve: int) -> PlotData:
+def plot_data(
+    session: Session, search_id: int, *, max_curves: int, max_points_per_curve: int, with_params: bool = True
+) -> PlotData:
     """All trials as columns, and the search metric's learning curves of at most `max_curves` trials.
 
     When more trials have curves than that, the curves drawn are spread evenly over the trial numbers and
     always include the best trial's; each curve keeps at most `max_points_per_curve` points (its last
-    point always: where a pruned trial stopped).
+    point always: where a pruned trial stopped). Without `with_params`, `trials.params` is empty.
     """
     search = get_search(session, search_id)
     repository = DashboardRepository(session)
     # Read first: an event committed while the rows are read is then replayed by the feed, never lost.
     last_event_id = repository.last_event_id(search_id)
-    rows = repository.trial_rows(search_id)
-    best = _best(rows, maximize=search.direction == "maximize")
-    started = [row.id for row in rows if row.state in STARTED]
-    picked = spread_pick(started, max_curves, always=[best.id] if best else []) if started else []
+    fields = repository.trial_fields(search_id, with_params=with_params)
+    best_id = _best(fields, maximize=search.direction == "maximize")
+    started = [trial_id for trial_id, state in zip(fields.id, fields.state, strict=True) if state in STARTED]
+    always = [best_id] if best_id else []
+    picked = spread_pick(started, max_curves, always=always) if started and max_curves else []
     curves = [
         Curve(trial_id=trial_id, steps=steps, values=values)
         for trial_id, (all_steps, all_values) in repository.curves(picked, search.metric).items()
@@ -51,8 +53,8 @@ def plot_data(session: Session, search_id: int, *, max_curves: int, max_points_p
         search_id=search.id,
         metric=search.metric,
         direction=search.direction,
-        best_trial_id=best.id if best else None,
-        trials=_columns(rows, search.metric),
+        best_trial_id=best_id,
+        trials=_columns(fields),
         curves=curves,
         curves_total=len(started),
         last_event_id=last_event_id,
@@ -85,35 +87,26 @@ def _card(
     )
 
 
-def _best(rows: Sequence[TrialRow], *, maximize: bool) -> TrialRow | None:
-    best: TrialRow | None = None
-    best_score = float("-inf")
-    for row in rows:
-        if row.state != "completed" or row.value is None:
-            continue
-        score = row.value if maximize else -row.value
-        if score > best_score:
-            best, best_score = row, score
-    return best
+def _best(fields: TrialFields, *, maximize: bool) -> int | None:
+    """The id of the best completed trial."""
+    completed = [
+        (value if maximize else -value, trial_id)
+        for trial_id, state, value in zip(fields.id, fields.state, fields.value, strict=True)
+        if state == "completed" and value is not None
+    ]
+    # max() of (score, id) would break ties by the larger id; the first trial to reach the best wins.
+    return max(completed, key=lambda scored: scored[0])[1] if completed else None
 
 
-def _reported(row: TrialRow, metric: str) -> float | None:
-    # A pruned trial has no `value`, but its final metrics hold what it last reported.
-    if row.value is not None:
-        return row.value
-    reported = (row.metrics or {}).get(metric)
-    return float(reported) if isinstance(reported, int | float) else None
-
-
-def _columns(rows: Sequence[TrialRow], metric: str) -> TrialColumns:
-    names = sorted({name for row in rows for name in row.params})
-    params: dict[str, list[Any]] = {name: [row.params.get(name) for row in rows] for name in names}
+def _columns(fields: TrialFields) -> TrialColumns:
+    names = sorted({name for params in fields.params for name in params})
+    params: dict[str, list[Any]] = {name: [row.get(name) for row in fields.params] for name in names}
     return TrialColumns(
-        id=[row.id for row in rows],
-        number=[row.number for row in rows],
-        state=[row.state for row in rows],
-        value=[row.value for row in rows],
-        reported=[_reported(row, metric) for row in rows],
-        round=[row.round for row in rows],
+        id=fields.id,
+        number=fields.number,
+        state=fields.state,
+        value=fields.value,
+        reported=fields.reported,
+        round=fields.round,
         params=params,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import statistics
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,9 +14,10 @@ from sqlalchemy.orm import Session
 from app.domain.api_keys import ANYONE, Caller
 from app.domain.importance import hyperparameter_importance
 from app.domain.space import SearchSpace
+from app.domain.strategies import TrialRecord
 from app.domain.trial_state import TrialState
 from app.errors import Conflict, InvalidSpec
-from app.services.ask_tell import Enqueue, records_of
+from app.services.ask_tell import Enqueue
 from app.services.searches import check_may_change, create_search, get_search
 from app.services.spec_model import SearchSpec
 from app.settings import Settings
@@ -35,13 +38,38 @@ class ConfigurationSummary:
     trial_ids: list[int]
 
 
+IMPORTANCE_CACHE_SIZE = 64
+_importance_cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_importance_cache_lock = threading.Lock()
+
+
 def importance(session: Session, search_id: int, *, max_trials: int) -> dict[str, Any]:
-    """Importance fitted on the latest `max_trials` completed trials (bounds the work of one request)."""
+    """Importance fitted on the latest `max_trials` completed trials (bounds the work of one request).
+
+    A fit takes seconds on a large search, and the dashboard asks again on every refresh: the result is
+    kept per process for the completed trials it saw (their count and highest number: a completed
+    trial's value never changes), so it is computed again only once another trial has completed.
+    """
     search = get_search(session, search_id)
-    trials = TrialRepository(session).of_search(search_id)
-    completed = [record for record in records_of(trials) if record.has_result][-max_trials:]
+    trials = TrialRepository(session)
+    # The database and the search's creation time too: another database (or the same one emptied) can
+    # hold another search under the same id.
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    key = (database, search_id, search.created_at, max_trials, *trials.completed_mark(search_id))
+    with _importance_cache_lock:
+        if key in _importance_cache:
+            _importance_cache.move_to_end(key)
+            return _importance_cache[key]
+    completed = [TrialRecord(*row) for row in trials.latest_completed(search_id, max_trials)]
     space = SearchSpace.from_spec(search.spec["space"])
-    return hyperparameter_importance(space, completed, seed=search.seed)
+    result = hyperparameter_importance(
+        space, [record for record in completed if record.has_result], seed=search.seed
+    )
+    with _importance_cache_lock:
+        _importance_cache[key] = result
+        while len(_importance_cache) > IMPORTANCE_CACHE_SIZE:
+            _importance_cache.popitem(last=False)
+    return result
 
 
 def retest(

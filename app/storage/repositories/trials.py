@@ -49,6 +49,28 @@ class TrialRepository:
             for row in self.session.execute(statement)
         ]
 
+    def latest_completed(
+        self, search_id: int, limit: int
+    ) -> list[tuple[int, dict[str, Any], str, float | None, int | None]]:
+        """`history`'s tuples of the search's latest `limit` completed trials with a value, by number."""
+        statement = (
+            select(Trial.number, Trial.params, Trial.state, Trial.value, Trial.round)
+            .where(Trial.search_id == search_id, Trial.state == "completed", Trial.value.is_not(None))
+            .order_by(Trial.number.desc())
+            .limit(limit)
+        )
+        rows = self.session.execute(statement).all()
+        return [(row.number, row.params, row.state, row.value, row.round) for row in reversed(rows)]
+
+    def completed_mark(self, search_id: int) -> tuple[int, int | None]:
+        """(how many, highest number) of the search's completed trials with a value: which trials a
+        result computed from them saw (a completed trial's value never changes)."""
+        statement = select(func.count(), func.max(Trial.number)).where(
+            Trial.search_id == search_id, Trial.state == "completed", Trial.value.is_not(None)
+        )
+        count, highest = self.session.execute(statement).one()
+        return int(count), highest
+
     def key_names(
         self, search_id: int, column: Literal["params", "metrics"], states: Sequence[str]
     ) -> list[str]:

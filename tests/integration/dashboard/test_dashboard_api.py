@@ -90,3 +90,23 @@ def test_plot_data_reports_where_a_pruned_trial_stood_when_it_was_stopped(
     columns = client.get(f"/dashboard/api/searches/{search_id}/plot-data").json()["trials"]
     assert columns["value"] == [None, 0.9]
     assert columns["reported"] == [0.3, 0.9]
+
+
+def test_plot_data_without_params_and_curves_keeps_the_history_columns(
+    client: TestClient, settings: Settings
+) -> None:
+    search_id, trials = queued_search(client, 3)
+    for k, trial in enumerate(trials):
+        record(settings, trial["id"], metrics={"dev_accuracy": 0.5 + k / 10}, value=0.5 + k / 10)
+        with session_scope(settings.database_url) as session:
+            TrialRepository(session).add_curve_point(trial["id"], 1, {"dev_accuracy": 0.5})
+
+    path = f"/dashboard/api/searches/{search_id}/plot-data"
+    full = client.get(path).json()
+    light = client.get(path, params={"params": "false", "curves": "false"}).json()
+    assert light["trials"]["params"] == {} and light["curves"] == []
+    assert full["trials"]["params"] and len(full["curves"]) == 3
+    for column in ("id", "number", "state", "value", "reported", "round"):
+        assert light["trials"][column] == full["trials"][column]
+    assert light["best_trial_id"] == full["best_trial_id"] == trials[-1]["id"]
+    assert light["curves_total"] == full["curves_total"] == 3

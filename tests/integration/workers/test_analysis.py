@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.settings import Settings
+from app.storage.db import session_scope
+from app.storage.models import Trial
 from tests.integration.helpers import quick_spec
 from workers.worker import run_worker
 
@@ -80,3 +82,38 @@ def test_importance_names_its_method_and_covers_the_tuned_parameters(
     assert body["method"]
     assert set(body["importances"]) == {"learning_rate", "hidden_units", "keep_prob"}
     assert body["n_trials"] == finished_search["counts"]["completed"]
+
+
+def test_importance_is_fitted_again_only_once_another_trial_has_completed(
+    client: TestClient, settings: Settings, finished_search: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.domain import importance as domain
+    from app.services import analysis
+
+    fits: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        fits.append(1)
+        return domain.hyperparameter_importance(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "hyperparameter_importance", counted)
+    path = f"/searches/{finished_search['id']}/importance"
+    first = client.get(path).json()
+    assert client.get(path).json() == first
+    assert len(fits) == 1, "a second read of the same results fits the forest again"
+
+    trial = client.get(f"/searches/{finished_search['id']}/best", params={"k": 1}).json()[0]
+    with session_scope(settings.database_url) as session:
+        session.add(
+            Trial(
+                search_id=finished_search["id"],
+                number=finished_search["counts"]["completed"],
+                params=trial["params"],
+                seed=1,
+                state="completed",
+                value=0.5,
+            )
+        )
+    again = client.get(path).json()
+    assert len(fits) == 2
+    assert again["n_trials"] == first["n_trials"] + 1

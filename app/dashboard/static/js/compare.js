@@ -31,7 +31,7 @@ export async function renderCompare(view, requested) {
   const c = colors();
   const nameOf = new Map(cards.map((s) => [s.id, `#${s.id} ${s.name ?? ""}`.trim()]));
   const histories = datasets.map((data, k) => ({
-    type: "scattergl", mode: "lines", name: nameOf.get(data.search_id) ?? `#${data.search_id}`,
+    type: "scatter", mode: "lines", name: nameOf.get(data.search_id) ?? `#${data.search_id}`,
     ...bestSoFar(data.trials, data.direction),
     line: { color: c.series[k % c.series.length], width: 2.5, shape: "hv" },
   }));

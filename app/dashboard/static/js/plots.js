@@ -13,20 +13,26 @@ export function tunableParams(space) {
 
 const better = (direction) => (direction === "maximize" ? (a, b) => a > b : (a, b) => a < b);
 
-// Best value so far after each trial number: [{number, best}] over completed trials.
+// The best value so far, as the points of a step line (shape "hv"): each trial number where the best
+// improved, and the last completed trial's number so the line runs to the end. A few dozen points, not
+// one per trial: drawn as SVG, without a WebGL line program to compile.
 export function bestSoFar(trials, direction) {
   const isBetter = better(direction);
   const order = trials.number.map((_, i) => i).sort((a, b) => trials.number[a] - trials.number[b]);
   const xs = [];
   const ys = [];
   let best = null;
+  let last = null;
   for (const i of order) {
     const value = trials.value[i];
     if (trials.state[i] !== "completed" || value === null) continue;
-    if (best === null || isBetter(value, best)) best = value;
-    xs.push(trials.number[i]);
+    last = trials.number[i];
+    if (best !== null && !isBetter(value, best)) continue;
+    best = value;
+    xs.push(last);
     ys.push(best);
   }
+  if (last !== null && xs.at(-1) !== last) { xs.push(last); ys.push(best); }
   return { x: xs, y: ys };
 }
 
@@ -44,23 +50,26 @@ export function drawHistory(element, data) {
   const worst = data.direction === "maximize" ? Math.min : Math.max;
   const floor = finite.length ? finite.reduce((a, b) => worst(a, b)) : 0;
   const traces = [];
-  const marker = { completed: ["circle", 6], pruned: ["triangle-down", 7], failed: ["x", 8] };
-  for (const [state, [symbol, size]] of Object.entries(marker)) {
+  // Circles only, told apart by colour and size: any other symbol makes the WebGL scatter compile its
+  // SDF-marker program, which on a machine without a GPU costs half a second of the page's first paint.
+  const sizes = { completed: 6, pruned: 7, failed: 8 };
+  for (const [state, size] of Object.entries(sizes)) {
     const picked = indicesBy(trials, (i) => trials.state[i] === state);
-    if (!picked.length && state !== "completed") continue;
+    // Every state's trace even when empty: the same traces each time let Plotly.react update the
+    // WebGL buffers in place instead of setting the scene up again.
     traces.push({
-      type: "scattergl", mode: "markers", name: state,
+      type: "scattergl", mode: "markers", name: state, showlegend: picked.length > 0,
       x: picked.map((i) => trials.number[i]),
       // A pruned trial is drawn at the last value it reported; a failed one at the worst value seen.
       y: picked.map((i) => trials.reported[i] ?? floor),
       customdata: picked.map((i) => trials.id[i]),
-      marker: { color: c.state[state], symbol, size, opacity: state === "completed" ? 0.75 : 0.9 },
+      marker: { color: c.state[state], size, opacity: state === "completed" ? 0.75 : 0.9 },
       hovertemplate: `trial #%{x}<br>${data.metric} %{y:.4g}<extra>${state}</extra>`,
     });
   }
   const best = bestSoFar(trials, data.direction);
   traces.push({
-    type: "scattergl", mode: "lines", name: "best so far", x: best.x, y: best.y,
+    type: "scatter", mode: "lines", name: "best so far", x: best.x, y: best.y,
     line: { color: c.accent, width: 2.5, shape: "hv" }, hoverinfo: "skip",
   });
   return draw(element, traces, {

@@ -12,39 +12,44 @@ import { TrialTable } from "./trial_table.js";
 
 const STATE_ORDER = ["queued", "running", "completed", "pruned", "failed", "cancelled"];
 const IMPORTANCE_MIN_COMPLETED = 5; // app/domain/importance.py MIN_COMPLETED_TRIALS
+const NO_TRIALS = {
+  trials: { id: [], number: [], state: [], value: [], reported: [], round: [], params: {} }, curves: [],
+};
 
 export async function renderSearch(view, searchId) {
   performance.mark("caviar:start");
-  const [search, data] = await Promise.all([
-    getJson(`/searches/${searchId}`), getJson(`/dashboard/api/searches/${searchId}/plot-data`),
-  ]);
-  performance.mark("caviar:data");
+  // The history needs no parameters and no curves: that small read comes first, alone, and the first
+  // screen needs nothing more; the full one, for the plots below, is read while the history is drawn.
+  const historyRead = getJson(`/dashboard/api/searches/${searchId}/plot-data?params=false&curves=false`);
+  const dataRead = historyRead.then(() => getJson(`/dashboard/api/searches/${searchId}/plot-data`));
+  const search = await getJson(`/searches/${searchId}`);
   const params = tunableParams(search.spec.space);
   view.innerHTML = skeleton(search, params);
   const $ = (selector) => view.querySelector(selector);
+  renderHeader(view, search);
   const table = new TrialTable($("#trial-table"), search);
 
   let current = search;
   let lastImportanceAt = 0;
   const clicksWired = new Set();
   const lazy = new LazyDrawer();
-  async function drawAll(searchNow, plotData) {
+  const timed = (name, element, draw) => lazy.draw(element, async () => {
+    await draw();
+    element.dataset.drawn = "true";
+    // For bench/dashboard.py: when each plot was drawn (performance.getEntriesByType("mark")).
+    performance.mark(`caviar:${name}`);
+    if (!clicksWired.has(element) && element.classList.contains("trial-click")) {
+      clicksWired.add(element);
+      openTrialOnClick(element);
+    }
+  });
+  async function drawAll(searchNow, plotData, { history = true } = {}) {
     current = searchNow;
     renderHeader(view, searchNow);
     const numberOf = new Map(plotData.trials.id.map((id, i) => [id, plotData.trials.number[i]]));
     const rounds = searchNow.strategy?.rounds;
-    const timed = (name, element, draw) => lazy.draw(element, async () => {
-      await draw();
-      element.dataset.drawn = "true";
-      // For bench/dashboard.py: when each plot was drawn (performance.getEntriesByType("mark")).
-      performance.mark(`caviar:${name}`);
-      if (!clicksWired.has(element) && element.classList.contains("trial-click")) {
-        clicksWired.add(element);
-        openTrialOnClick(element);
-      }
-    });
     const drawn = [
-      timed("history", $("#plot-history"), () => drawHistory($("#plot-history"), plotData)),
+      history ? timed("history", $("#plot-history"), () => drawHistory($("#plot-history"), plotData)) : null,
       timed("curves", $("#plot-curves"), () => drawCurves($("#plot-curves"), plotData, { numberOf })),
       timed("parallel", $("#plot-parallel"), () => drawParallel($("#plot-parallel"), plotData, params)),
       timed("slices", $("#plot-slices"), () => drawSlices($("#plot-slices"), plotData, params, rounds)),
@@ -84,10 +89,20 @@ export async function renderSearch(view, searchId) {
   }
 
   wireButtons(view, () => current, refresh);
-  const tableLoaded = table.reload();  // its request overlaps the drawing
-  await drawAll(search, data);
-  await tableLoaded;
+  // The table's first page was read with the page (index.html): rendered now, it does not wait behind
+  // the plots' drawing. The history's empty axes set up WebGL (half a second without a GPU) while its
+  // data is still on its way.
+  const tableShown = table.reload();
+  const historyPrimed = drawHistory($("#plot-history"), { ...NO_TRIALS, metric: search.metric, direction: search.direction });
+  const [historyData] = await Promise.all([historyRead, historyPrimed, tableShown]);
+  performance.mark("caviar:data");
+  await timed("history", $("#plot-history"), () => drawHistory($("#plot-history"), historyData));
+  // Plotly's promise resolves before the browser paints the WebGL canvas; the first screen is there
+  // once the next frame is.
+  await new Promise((resolve) => { requestAnimationFrame(() => setTimeout(resolve)); });
   performance.mark("caviar:first-screen");
+  const data = await dataRead;
+  await drawAll(search, data, { history: false });
   document.body.dataset.rendered = `search-${searchId}`;
   // Slower reads after the first paint: a random forest over a large search takes a second.
   await Promise.all([refreshImportance(true), renderRetests(view, search)]);
@@ -107,14 +122,14 @@ function skeleton(search, params) {
     </div>
     <p class="error" id="action-error" role="alert"></p>
     <div class="panel"><div class="stats" id="stats"></div></div>
+    <div class="panel"><h2>Optimization history</h2><div id="plot-history" class="plot trial-click"></div>
+      <div class="note">Every trial's final ${esc(search.metric)} by trial number, coloured by state; the line is the best so far.
+        Pruned trials at the value they last reported, failed ones at the worst value (they have none). Click a point to open its trial.</div></div>
     <div class="grid-2">
       <div class="panel"><h2>Best configuration</h2><div id="best"></div></div>
       <div class="panel"><h2>Parameter importance</h2><div id="plot-importance" class="plot small"></div>
         <div class="note" id="importance-note"></div></div>
     </div>
-    <div class="panel"><h2>Optimization history</h2><div id="plot-history" class="plot trial-click"></div>
-      <div class="note">Every trial's final ${esc(search.metric)} by trial number; the line is the best so far.
-        Pruned trials ▼ at the value they last reported, failed ✕ at the worst value (they have none). Click a point to open its trial.</div></div>
     <div class="grid-2">
       <div class="panel"><h2>Learning curves</h2><div id="plot-curves" class="plot trial-click"></div>
         <div class="note">Pruned trials end where they were stopped (✕). Click a curve to open its trial.

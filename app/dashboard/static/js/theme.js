@@ -35,7 +35,12 @@ export function layout(overrides = {}) {
   };
 }
 
-export const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+export const CONFIG = {
+  displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"],
+  // WebGL at the screen's pixel ratio, not plotly's default of 2: on a display of ratio 1 the default
+  // draws four times the pixels, which without a GPU (software WebGL) is a third of the first paint.
+  plotGlPixelRatio: Math.min(2, Math.max(1, window.devicePixelRatio || 1)),
+};
 
 export function draw(element, traces, layoutOverrides) {
   return Plotly.react(element, traces, layout(layoutOverrides), CONFIG);
