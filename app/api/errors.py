@@ -9,6 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import (
@@ -21,6 +22,7 @@ from app.errors import (
     TrialNotClaimable,
     Unauthenticated,
 )
+from app.storage.db import POOL_TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,20 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
     return response
 
 
+async def _saturated(request: Request, error: Exception) -> JSONResponse:
+    # Every pooled connection stayed busy for POOL_TIMEOUT_SECONDS: too many requests at once. Say so
+    # and when to come back, rather than a 500.
+    log.warning("%s %s: no database connection free: %s", request.method, request.url.path, error)
+    response = error_response(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "busy",
+        f"the service is saturated (no database connection was free within {POOL_TIMEOUT_SECONDS:g} s); "
+        "retry shortly",
+    )
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 async def _unstorable_value(request: Request, error: Exception) -> JSONResponse:
     # The database refused a value the request carried (PostgreSQL: a NUL character in a string).
     # The transaction was rolled back; nothing changed.
@@ -118,5 +134,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _saturated)
     app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(Exception, _unexpected)

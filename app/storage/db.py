@@ -14,6 +14,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_TIMEOUT_SECONDS = 5.0
+"""How long a request waits for a free pooled connection before the API answers 503 + Retry-After
+(SQLAlchemy's default is 30 s, long enough for a burst of requests to look like a frozen API)."""
 READ_ONLY_OPTION = "caviar_read_only"
 
 
@@ -58,10 +61,20 @@ class _Database:
 def _database(database_url: str) -> _Database:
     if database_url.startswith("sqlite"):
         _create_parent_directory(database_url)
-        engine = create_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            database_url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+        )
         _tune_sqlite(engine)
     else:
-        engine = create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(
+            database_url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+        )
     # Reads only: SQLite begins them deferred, PostgreSQL as READ ONLY transactions (so a write slipped
     # into a read path fails loudly in the tests rather than contending in production).
     reader = engine.execution_options(**{READ_ONLY_OPTION: True, "postgresql_readonly": True})

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.pool import QueuePool
+
+from app.settings import Settings
+from app.storage.db import POOL_TIMEOUT_SECONDS, get_engine
 
 from tests.integration.helpers import quick_spec
 
@@ -83,3 +88,24 @@ def test_nul_characters_in_strings_never_cause_a_500(client: TestClient) -> None
         assert response.status_code < 500, response.text
         if response.status_code >= 400:
             assert_error_shape(response.json(), response.json()["error"]["code"])
+
+
+def test_a_request_that_finds_no_free_database_connection_is_503_with_retry_after(
+    client: TestClient, settings: Settings
+) -> None:
+    engine = get_engine(settings.database_url)
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
+    held = [engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+    try:
+        started = time.monotonic()
+        response = client.get("/searches")
+        waited = time.monotonic() - started
+    finally:
+        for connection in held:
+            connection.close()
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "2"
+    assert_error_shape(response.json(), "busy")
+    assert POOL_TIMEOUT_SECONDS <= waited < POOL_TIMEOUT_SECONDS + 10, "the wait for a connection is bounded"
+    assert client.get("/searches").status_code == 200, "connections back: the API answers again"
