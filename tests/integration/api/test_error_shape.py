@@ -10,7 +10,6 @@ from sqlalchemy.pool import QueuePool
 
 from app.settings import Settings
 from app.storage.db import POOL_TIMEOUT_SECONDS, get_engine
-
 from tests.integration.helpers import quick_spec
 
 
