@@ -44,14 +44,21 @@ class Settings(BaseSettings):
     queue_name: str = Field(default="caviar-trials", description="RQ queue the trial ids go to.")
     max_trials_per_search: int = Field(default=10_000, ge=1, description="Upper bound on budget.max_trials.")
     max_parallel_per_search: int = Field(default=256, ge=1, description="Upper bound on budget.max_parallel.")
+    # A killed worker's trial is running again within lease + reconcile + heartbeat (10 + 2 + 2 s):
+    # under the 15 s an operator expects, with five beats per lease so a slow beat is no expiry.
     lease_seconds: float = Field(
-        default=30.0,
+        default=10.0,
         gt=0,
         description="A running trial whose worker has not heartbeated for this long is re-queued.",
     )
-    heartbeat_seconds: float = Field(default=5.0, gt=0, description="How often workers heartbeat.")
+    heartbeat_seconds: float = Field(default=2.0, gt=0, description="How often workers heartbeat.")
     reconcile_seconds: float = Field(
-        default=15.0, gt=0, description="How often each worker re-queues lost and expired trials."
+        default=2.0, gt=0, description="How often each worker re-queues trials whose lease expired."
+    )
+    ask_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="An ask/tell client's claim on a trial: it must report (or tell) at least this often.",
     )
     max_attempts: int = Field(default=3, ge=1, description="Runs of one trial before it is marked failed.")
     trial_timeout_seconds: int = Field(default=3600, ge=1, description="Wall-clock limit of one trial run.")

@@ -183,6 +183,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         lease_seconds=3.0,
+        ask_lease_seconds=3.0,
         heartbeat_seconds=0.5,
         reconcile_seconds=1.0,
         max_trials_per_search=500,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from app.queue import enqueue_after_commit
 from app.services.reconcile import expire_leases, lost_jobs
@@ -31,16 +32,31 @@ def beat(runtime: WorkerRuntime) -> None:
             TrialRepository(session).touch_lease(run.trial_id, run.attempt, now)
 
 
-def reconcile(runtime: WorkerRuntime) -> None:
-    """Re-queue expired leases and trials whose job Redis lost. Idempotent: any worker may run it."""
+LOST_JOB_SCAN_SECONDS = 15.0
+"""How often each worker checks queued trials' jobs against Redis: a lost queue is rare, and the check
+reads up to a thousand queued trials, so it runs less often than the (indexed) lease expiry."""
+
+
+def requeue_expired(runtime: WorkerRuntime) -> None:
+    """Re-queue running trials whose lease expired. Idempotent: any worker may run it."""
     settings = runtime.settings
-    now = utcnow()
     with session_scope(settings.database_url) as session:
-        to_enqueue = expire_leases(session, settings, now)
+        to_enqueue = expire_leases(session, settings, utcnow())
     enqueue_after_commit(runtime.queues, to_enqueue, timeout_seconds=settings.trial_timeout_seconds)
+
+
+def requeue_lost(runtime: WorkerRuntime) -> None:
+    """Enqueue again the queued trials whose job Redis lost. Idempotent: any worker may run it."""
+    settings = runtime.settings
     with session_scope(settings.database_url) as session:
-        lost = lost_jobs(session, runtime.queues, settings, now)
+        lost = lost_jobs(session, runtime.queues, settings, utcnow())
     enqueue_after_commit(runtime.queues, lost, timeout_seconds=settings.trial_timeout_seconds)
+
+
+def reconcile(runtime: WorkerRuntime) -> None:
+    """Re-queue expired leases and trials whose job Redis lost."""
+    requeue_expired(runtime)
+    requeue_lost(runtime)
 
 
 class HeartbeatThread(threading.Thread):
@@ -48,16 +64,39 @@ class HeartbeatThread(threading.Thread):
         super().__init__(name=f"heartbeat-{runtime.worker_id}", daemon=True)
         self.runtime = runtime
         self.stopped = threading.Event()
+        self.failing: set[str] = set()
+        """The tasks whose last try failed: an outage is logged when it starts and when it is over."""
 
     def run(self) -> None:
         settings = self.runtime.settings
-        next_reconcile = time.monotonic()
+        next_expiry = next_scan = time.monotonic()
         while not self.stopped.wait(settings.heartbeat_seconds):
-            try:
-                beat(self.runtime)
-                if time.monotonic() >= next_reconcile:
-                    reconcile(self.runtime)
-                    next_reconcile = time.monotonic() + settings.reconcile_seconds
-            except Exception:
-                # A database or Redis hiccup must not kill the thread: the next beat retries.
-                log.exception("worker %s: heartbeat or reconcile failed", self.runtime.worker_id)
+            if not self._try("heartbeat", beat):
+                continue
+            if time.monotonic() >= next_expiry and self._try("lease expiry", requeue_expired):
+                next_expiry = time.monotonic() + settings.reconcile_seconds
+            if time.monotonic() >= next_scan and self._try("lost-job scan", requeue_lost):
+                next_scan = time.monotonic() + LOST_JOB_SCAN_SECONDS
+
+    def _try(self, task: str, action: Callable[[WorkerRuntime], None]) -> bool:
+        """Run one task; a database or Redis outage must not kill the thread, nor log a traceback every
+        beat for as long as it lasts: one line when it starts, one when it is over. The next beat retries."""
+        try:
+            action(self.runtime)
+        except Exception as error:
+            if task not in self.failing:
+                self.failing.add(task)
+                log.warning(
+                    "worker %s: %s failing, retrying every %g s: %s: %s",
+                    self.runtime.worker_id,
+                    task,
+                    self.runtime.settings.heartbeat_seconds,
+                    type(error).__name__,
+                    error,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
+            return False
+        if task in self.failing:
+            self.failing.discard(task)
+            log.warning("worker %s: %s working again", self.runtime.worker_id, task)
+        return True

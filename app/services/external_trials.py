@@ -64,7 +64,7 @@ def ask(session: Session, search_id: int, settings: Settings, *, asker: str) -> 
     run = claim_trial(session, trial_id, asker) if trial_id is not None else None
     if run is None:
         return None
-    return Lease(run, now + timedelta(seconds=settings.lease_seconds))
+    return Lease(run, now + timedelta(seconds=settings.ask_lease_seconds))
 
 
 def report(
@@ -87,7 +87,7 @@ def report(
     verdict = record_epoch(session, run_of(trial, search, attempt), step, metrics, own_curve)
     if verdict.claim_lost:
         raise Conflict(_not_held(trial, attempt))
-    return Verdict(verdict.prune, utcnow() + timedelta(seconds=settings.lease_seconds))
+    return Verdict(verdict.prune, utcnow() + timedelta(seconds=settings.ask_lease_seconds))
 
 
 def tell(

@@ -27,10 +27,11 @@ def expire_leases(
 
     All searches' trials, or only those of `search_id` (what an ask does before handing out a trial).
     """
-    trials = TrialRepository(session)
-    cutoff = now - timedelta(seconds=settings.lease_seconds)
-    expired = (
-        trials.expired_leases(cutoff) if search_id is None else trials.expired_leases_of(search_id, cutoff)
+    expired = TrialRepository(session).expired_leases(
+        now - timedelta(seconds=settings.lease_seconds),
+        asked_cutoff=now - timedelta(seconds=settings.ask_lease_seconds),
+        asked_objective=EXTERNAL,
+        search_id=search_id,
     )
     return _expire(session, settings, now, expired)
 

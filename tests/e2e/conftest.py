@@ -103,7 +103,12 @@ def stack(
     """The API and two workers (`stack_worker_count`) on this test's database and Redis, with 5-second
     leases (`stack_extra_env` may change any variable)."""
     port = free_loopback_port()
-    leases = {"CAVIAR_LEASE_SECONDS": "5", "CAVIAR_HEARTBEAT_SECONDS": "0.5", "CAVIAR_RECONCILE_SECONDS": "1"}
+    leases = {
+        "CAVIAR_LEASE_SECONDS": "5",
+        "CAVIAR_ASK_LEASE_SECONDS": "5",
+        "CAVIAR_HEARTBEAT_SECONDS": "0.5",
+        "CAVIAR_RECONCILE_SECONDS": "1",
+    }
     env = process_env(settings, tmp_path, **{**leases, **stack_extra_env})
     running = Stack(api_url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path)
     api_log = (tmp_path / "api.log").open("wb")

@@ -122,7 +122,7 @@ def ask(
         metric=run.metric,
         direction=run.direction,
         lease_expires_at=lease.expires_at,
-        lease_seconds=settings.lease_seconds,
+        lease_seconds=settings.ask_lease_seconds,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Result, delete, func, select, true, update
+from sqlalchemy import ColumnElement, Result, and_, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import STATE_ORDER, TrialState, sources_of
@@ -217,8 +217,32 @@ class TrialRepository:
         )
         return _changed_one_row(self.session.execute(statement))
 
-    def expired_leases(self, cutoff: datetime) -> Sequence[Trial]:
-        statement = select(Trial).where(Trial.state == TrialState.RUNNING.value, Trial.heartbeat_at < cutoff)
+    def expired_leases(
+        self,
+        cutoff: datetime,
+        *,
+        asked_cutoff: datetime,
+        asked_objective: str,
+        search_id: int | None = None,
+    ) -> Sequence[Trial]:
+        """Running trials last heartbeated before `cutoff`, or before `asked_cutoff` for the trials of
+        searches whose objective is `asked_objective` (ask/tell clients hold longer leases than workers);
+        of every search, or of `search_id`."""
+        asked = Search.objective == asked_objective
+        statement = (
+            select(Trial)
+            .join(Search, Search.id == Trial.search_id)
+            .where(
+                Trial.state == TrialState.RUNNING.value,
+                Trial.heartbeat_at < max(cutoff, asked_cutoff),  # what the (state, heartbeat_at) index reads
+                or_(
+                    and_(~asked, Trial.heartbeat_at < cutoff),
+                    and_(asked, Trial.heartbeat_at < asked_cutoff),
+                ),
+            )
+        )
+        if search_id is not None:
+            statement = statement.where(Trial.search_id == search_id)
         return self.session.scalars(statement).all()
 
     def queued_since_before(
@@ -247,12 +271,6 @@ class TrialRepository:
             .limit(1)
         )
         return self.session.scalar(statement)
-
-    def expired_leases_of(self, search_id: int, cutoff: datetime) -> Sequence[Trial]:
-        statement = select(Trial).where(
-            Trial.search_id == search_id, Trial.state == TrialState.RUNNING.value, Trial.heartbeat_at < cutoff
-        )
-        return self.session.scalars(statement).all()
 
     def first_failure(self, search_id: int) -> tuple[int, str | None] | None:
         """(number, error) of the search's first trial to fail, or None."""

@@ -84,8 +84,34 @@ def test_expired_leases_are_found_by_heartbeat_age(database_url: str) -> None:
         long_ago = utcnow() - timedelta(minutes=5)
         repo.claim(trials[0].id, "dead", long_ago)
         repo.claim(trials[1].id, "alive", utcnow())
-        expired = repo.expired_leases(utcnow() - timedelta(seconds=30))
+        now = utcnow()
+        expired = repo.expired_leases(
+            now - timedelta(seconds=30), asked_cutoff=now - timedelta(seconds=30), asked_objective="external"
+        )
     assert [t.id for t in expired] == [trials[0].id]
+
+
+def test_asked_trials_hold_their_own_longer_lease(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        worker_search, worker_trials = add_search_with_trials(session, n_trials=1)
+        asked_search, asked_trials = add_search_with_trials(session, n_trials=1)
+        asked_search.objective = "external"
+        repo = TrialRepository(session)
+        a_minute_ago = utcnow() - timedelta(minutes=1)
+        repo.claim(worker_trials[0].id, "worker", a_minute_ago)
+        repo.claim(asked_trials[0].id, "asker", a_minute_ago)
+        now = utcnow()
+        expired = repo.expired_leases(
+            now - timedelta(seconds=10), asked_cutoff=now - timedelta(minutes=5), asked_objective="external"
+        )
+        assert [t.id for t in expired] == [worker_trials[0].id]
+        only_asked = repo.expired_leases(
+            now - timedelta(seconds=10),
+            asked_cutoff=now - timedelta(seconds=30),
+            asked_objective="external",
+            search_id=asked_search.id,
+        )
+        assert [t.id for t in only_asked] == [asked_trials[0].id]
 
 
 def test_best_orders_by_value_in_the_search_direction(database_url: str) -> None:

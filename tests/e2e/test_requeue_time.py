@@ -1,0 +1,59 @@
+"""With the shipped defaults (not the tests' short leases), a SIGKILLed worker's trial runs again on
+the other worker within 15 seconds, and is recorded once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from tests.e2e.conftest import Stack, wait_finished
+from tests.integration.helpers import quick_spec
+
+pytestmark = pytest.mark.slow
+
+REQUEUE_GOAL_SECONDS = 15.0
+
+
+@pytest.fixture
+def stack_extra_env() -> dict[str, str]:
+    defaults = Settings.model_fields
+    return {
+        f"CAVIAR_{name.upper()}": str(defaults[name].default)
+        for name in ("lease_seconds", "heartbeat_seconds", "reconcile_seconds")
+    }
+
+
+def test_a_killed_workers_trial_runs_again_within_15_seconds_with_the_default_leases(stack: Stack) -> None:
+    spec = quick_spec(budget={"max_trials": 1, "max_parallel": 1})
+    spec["space"].update(epochs=60, batch_size=16, hidden_units=128)
+    search_id = httpx.post(f"{stack.api_url}/searches", json=spec).json()["id"]
+    trial_id = httpx.get(f"{stack.api_url}/searches/{search_id}/trials").json()["items"][0]["id"]
+    deadline = time.monotonic() + 60
+    while True:
+        trial = httpx.get(f"{stack.api_url}/trials/{trial_id}").json()
+        if trial["state"] == "running" and trial["curve"]:
+            break
+        assert time.monotonic() < deadline, stack.logs()
+        time.sleep(0.05)
+    victim_pid = int(trial["worker_id"].split("-")[-2])
+    os.kill(victim_pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    while True:
+        trial = httpx.get(f"{stack.api_url}/trials/{trial_id}").json()
+        if trial["attempt"] == 2 and trial["state"] in ("running", "completed"):
+            break
+        assert time.monotonic() - killed_at < 60, stack.logs()
+        time.sleep(0.1)
+    requeued_after = time.monotonic() - killed_at
+    assert requeued_after <= REQUEUE_GOAL_SECONDS, f"running again {requeued_after:.1f} s after the kill"
+
+    search = wait_finished(stack, search_id)
+    assert search["counts"] == {"completed": 1} or search["counts"].get("completed") == 1
+    trial = httpx.get(f"{stack.api_url}/trials/{trial_id}").json()
+    assert trial["attempt"] == 2 and [p["step"] for p in trial["curve"]] == list(range(1, 61))
