@@ -93,8 +93,9 @@ def enqueue_after_commit(queues: TrialQueues | None, trials: list[TrialJob], *, 
         return
     try:
         enqueue_trials(queues, trials, timeout_seconds=timeout_seconds)
-    except InfrastructureError:
-        log.warning("enqueue of %d trial(s) failed; the reconciler will retry", len(trials), exc_info=True)
+    except InfrastructureError as error:
+        # Redis is down or unreachable: one line says it all (no traceback per trial during an outage).
+        log.warning("enqueue of %d trial(s) failed; the reconciler will retry: %s", len(trials), error)
 
 
 def jobs_alive(queues: TrialQueues, trials: list[TrialJob]) -> list[bool]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
 from types import FrameType
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -57,20 +59,61 @@ def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
     try:
         reconcile(runtime)  # pick up what was lost while no worker ran
         objectives = sorted(installed_objectives())
-        worker = TrialWorker(
-            [runtime.queues.for_objective(name) for name in objectives],
-            connection=runtime.queues.connection,
-            serializer=JSONSerializer,
-            name=runtime.worker_id,
-        )
-        worker.runtime = runtime
         log.info("worker %s: working the queues of %s", runtime.worker_id, ", ".join(objectives))
-        worker.work(burst=burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
+        while True:
+            worker = TrialWorker(
+                [runtime.queues.for_objective(name) for name in objectives],
+                connection=runtime.queues.connection,
+                serializer=JSONSerializer,
+                name=runtime.worker_id,
+            )
+            worker.runtime = runtime
+            try:
+                worker.work(burst=burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
+            except RedisError as error:
+                # RQ left its loop on a Redis error (it logged it) and could not record its own
+                # death either: Redis is down. Its pubsub thread, left running, would log every 2 s.
+                log.warning("worker %s: lost Redis: %s: %s", runtime.worker_id, type(error).__name__, error)
+                _stop_pubsub(worker)
+            if burst or runtime.shutdown.is_set():
+                break
+            # Not asked to stop, so RQ quit on an error: wait for Redis, then work again. A worker
+            # that exited here would leave the queue unserved until someone restarted it by hand.
+            if not _wait_for_redis(runtime):
+                break
     finally:
         heartbeat.stopped.set()
         heartbeat.join(timeout=settings.heartbeat_seconds * 2)
         _deregister(runtime)
     return runtime
+
+
+REDIS_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+"""Waits between checks for Redis while it is unreachable (the last repeats)."""
+
+
+def _stop_pubsub(worker: TrialWorker) -> None:
+    thread = getattr(worker, "pubsub_thread", None)
+    if thread is not None:
+        thread.stop()
+        thread.join(timeout=5)
+
+
+def _wait_for_redis(runtime: WorkerRuntime) -> bool:
+    """Wait until Redis answers; False if the worker was asked to stop meanwhile."""
+    for attempt in itertools.count():
+        try:
+            runtime.queues.connection.ping()
+        except RedisError as error:
+            if attempt == 0:
+                log.warning("worker %s: Redis unreachable (%s); waiting for it", runtime.worker_id, error)
+            delay = REDIS_RETRY_SECONDS[min(attempt, len(REDIS_RETRY_SECONDS) - 1)]
+            if runtime.shutdown.wait(delay):
+                return False
+            continue
+        log.warning("worker %s: Redis answers again; back to work", runtime.worker_id)
+        return True
+    raise AssertionError("unreachable")
 
 
 def _register(runtime: WorkerRuntime) -> None:
