@@ -1,9 +1,10 @@
 """Keep a set of child processes running until a signal asks them to stop.
 
-Services (the API) must stay up: if one exits, everything stops and the exit status is 1. Workers are
-interchangeable and restarted with exponential backoff; a worker that keeps crashing right after it
-starts (a configuration error, typically) also stops everything, so the mistake is loud rather than
-hidden in an endless restart loop.
+Every child that exits (the API, the embedded Redis, a worker) is started again with exponential
+backoff: a platform hiccup must not take the service down, and the workers ride out the minute the
+API or Redis is away. A child that keeps crashing right after it starts (a configuration error,
+typically) stops everything with exit status 1, so the mistake is loud rather than hidden in an endless
+restart loop.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 @dataclass(frozen=True)
 class RestartPolicy:
-    """How crashed workers come back: after `initial_delay` seconds, doubling up to `max_delay`."""
+    """How crashed children come back: after `initial_delay` seconds, doubling up to `max_delay`."""
 
     initial_delay: float = 1.0
     max_delay: float = 30.0
     healthy_after: float = 60.0
-    """A worker that ran at least this many seconds before exiting starts a fresh count of crashes."""
+    """A child that ran at least this many seconds before exiting starts a fresh count of crashes."""
     max_crashes_in_a_row: int = 5
     """Crashes in a row (each within `healthy_after` of its start) after which the stack gives up."""
 
@@ -44,7 +45,7 @@ class RestartPolicy:
             raise ValueError(f"`max_crashes_in_a_row` must be at least 1, got {self.max_crashes_in_a_row}")
 
     def delay(self, crashes_in_a_row: int) -> float:
-        """Seconds to wait before restarting a worker that has just crashed `crashes_in_a_row` times."""
+        """Seconds to wait before restarting a child that has just crashed `crashes_in_a_row` times."""
         return float(min(self.max_delay, self.initial_delay * 2 ** (crashes_in_a_row - 1)))
 
 
@@ -95,7 +96,7 @@ def describe_exit(code: int) -> str:
 
 
 @dataclass
-class _WorkerSlot:
+class _Slot:
     process: ManagedProcess
     crashes_in_a_row: int = 0
     restart_at: float | None = None
@@ -113,37 +114,22 @@ def supervise(
 ) -> int:
     """Watch started processes until `stop` is requested (returns 0) or the stack fails (returns 1).
 
+    Each one is restarted when it exits (`policy`); the stack fails when one crashed too often in a row.
     `services` and `workers` are stopped on the way out (SIGTERM, then SIGKILL after `shutdown_timeout`
-    seconds); `watched` processes (the embedded Redis) end the stack when they exit but are stopped by
-    their owner, after everything that uses them.
+    seconds); `watched` processes (the embedded Redis) are stopped by their owner, after everything that
+    uses them.
     """
-    slots = [_WorkerSlot(worker) for worker in workers]
+    slots = [_Slot(process) for process in [*watched, *services, *workers]]
     try:
-        status = _watch(
-            services=[*services, *watched], slots=slots, stop=stop, policy=policy, poll_interval=poll_interval
-        )
+        status = _watch(slots=slots, stop=stop, policy=policy, poll_interval=poll_interval)
     finally:
         log.info("stopping %d processes", len(services) + len(workers))
         stop_all([*services, *workers], timeout=shutdown_timeout, hurry=lambda: stop.forced)
     return status
 
 
-def _watch(
-    *,
-    services: Sequence[ManagedProcess],
-    slots: Sequence[_WorkerSlot],
-    stop: StopRequest,
-    policy: RestartPolicy,
-    poll_interval: float,
-) -> int:
+def _watch(*, slots: Sequence[_Slot], stop: StopRequest, policy: RestartPolicy, poll_interval: float) -> int:
     while not stop.requested:
-        for service in services:
-            code = service.poll()
-            if code is not None:
-                log.error(
-                    "%s (pid %s) exited unexpectedly with %s", service.name, service.pid, describe_exit(code)
-                )
-                return 1
         for slot in slots:
             if not _tend(slot, policy):
                 return 1
@@ -152,8 +138,8 @@ def _watch(
     return 0
 
 
-def _tend(slot: _WorkerSlot, policy: RestartPolicy) -> bool:
-    """Restart the slot's worker when due; False when it crashed too often in a row to try again."""
+def _tend(slot: _Slot, policy: RestartPolicy) -> bool:
+    """Restart the slot's process when due; False when it crashed too often in a row to try again."""
     worker = slot.process
     if slot.restart_at is not None:
         if time.monotonic() >= slot.restart_at:

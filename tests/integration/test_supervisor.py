@@ -244,31 +244,51 @@ def test_supervise_gives_up_on_a_worker_that_keeps_crashing(processes: list[Mana
     assert not api.is_running()
 
 
-def test_supervise_fails_and_stops_the_workers_when_a_service_exits(processes: list[ManagedProcess]) -> None:
+def test_supervise_restarts_the_api_and_a_watched_process_that_exit(
+    tmp_path: Path, processes: list[ManagedProcess]
+) -> None:
+    runs = tmp_path / "runs.txt"
+
+    def crasher(name: str) -> list[str]:
+        return [sys.executable, "-c", f"open({str(runs)!r}, 'a').write('{name}\\n'); raise SystemExit(3)"]
+
+    api = ManagedProcess("api", crasher("api"))
+    queue = ManagedProcess("redis", crasher("redis"))
+    worker = ManagedProcess("worker-1", SLEEPER)
+    processes.extend([api, queue, worker])
+    for process in processes:
+        process.start()
+    stop = StopRequest()
+
+    def restarted_twice() -> bool:
+        lines = runs.read_text().splitlines() if runs.exists() else []
+        return lines.count("api") >= 3 and lines.count("redis") >= 3
+
+    _stop_when(restarted_twice, stop)
+    status = supervise(
+        services=[api], workers=[worker], watched=[queue], stop=stop, policy=FAST_RESTARTS, poll_interval=0.02
+    )
+
+    assert status == 0, "a service that exits is restarted, not the end of the stack"
+    assert api.starts >= 3 and queue.starts >= 3
+    assert worker.starts == 1, "the workers were left running meanwhile"
+
+
+def test_supervise_gives_up_and_stops_the_workers_when_the_api_keeps_crashing(
+    processes: list[ManagedProcess],
+) -> None:
     api = ManagedProcess("api", [sys.executable, "-c", "raise SystemExit(3)"])
     workers = [ManagedProcess(f"worker-{index}", SLEEPER) for index in (1, 2)]
     processes.extend([api, *workers])
     for process in processes:
         process.start()
+    policy = RestartPolicy(initial_delay=0.01, max_delay=0.01, healthy_after=60.0, max_crashes_in_a_row=3)
 
-    status = supervise(services=[api], workers=workers, stop=StopRequest(), poll_interval=0.02)
+    status = supervise(services=[api], workers=workers, stop=StopRequest(), policy=policy, poll_interval=0.02)
 
     assert status == 1
+    assert api.starts == 3
     assert not any(worker.is_running() for worker in workers)
-
-
-def test_supervise_fails_when_a_watched_process_exits(processes: list[ManagedProcess]) -> None:
-    queue = ManagedProcess("redis", [sys.executable, "-c", "pass"])
-    api = ManagedProcess("api", SLEEPER)
-    processes.extend([queue, api])
-    queue.start()
-    queue.wait()
-    api.start()
-
-    status = supervise(services=[api], workers=[], stop=StopRequest(), watched=[queue], poll_interval=0.02)
-
-    assert status == 1
-    assert not api.is_running()
 
 
 def test_restart_delay_doubles_up_to_the_maximum() -> None:
