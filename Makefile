@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: up test test-fast lint demo bench venv clean
+.PHONY: up test test-fast lint demo bench chaos venv clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ test: venv
 ## The suite without the slow end-to-end and chaos tests.
 test-fast: venv
 	$(BIN)/pytest -m 'not slow' $(PYTEST_ARGS)
+
+## The chaos test RUNS times per backend (random kills and freezes of workers, API, embedded Redis).
+RUNS ?= 100
+chaos: venv
+	CAVIAR_CHAOS_RUNS=$(RUNS) $(BIN)/pytest tests/e2e/test_chaos.py -p no:randomly $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check caviar app workers tests bench migrations setup.py

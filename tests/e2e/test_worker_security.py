@@ -95,3 +95,65 @@ def test_a_redis_url_with_a_password_runs_searches(
         assert redis.Redis(port=port, password=password).llen(f"rq:queue:{secured.queue_name}.mlp") == 2
         run_worker(secured, burst=True)
         assert client.get(f"/searches/{created.json()['id']}").json()["counts"]["completed"] == 2
+
+
+DEBIAN_REDIS = Path("/usr/bin/redis-server")  # Debian's redis-server package, built with TLS
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with openssl."""
+    cert, key = folder / "redis.crt", folder / "redis.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def redis_over_tls(tmp_path: Path) -> Iterator[tuple[int, str, Path]]:
+    """A redis-server that only speaks TLS and requires a password: (port, password, CA certificate)."""
+    if not DEBIAN_REDIS.exists():
+        pytest.skip("Debian's redis-server (built with TLS) is not installed; .ci/run installs it")
+    cert, key = _self_signed(tmp_path)
+    port, password = free_loopback_port(), "s3cret-for-the-test"
+    argv = [str(DEBIAN_REDIS), "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1"]
+    argv += ["--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert)]
+    argv += ["--tls-auth-clients", "no", "--requirepass", password, "--save", "", "--dir", str(tmp_path)]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port, password=password, ssl=True, ssl_ca_certs=str(cert))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield port, password, cert
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_rediss_url_runs_searches_over_tls_with_the_certificate_checked(
+    settings: Settings, redis_over_tls: tuple[int, str, Path]
+) -> None:
+    port, password, ca = redis_over_tls
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(
+            host="127.0.0.1", port=port, password=password, socket_timeout=2
+        ).ping()  # no TLS: refused
+    url = f"rediss://:{password}@127.0.0.1:{port}/0?ssl_cert_reqs=required&ssl_ca_certs={ca}"
+    secured = Settings(**{**settings.model_dump(), "redis_url": url})
+    with TestClient(create_app(secured)) as client:
+        created = client.post("/searches", json=quick_spec(budget={"max_trials": 2, "max_parallel": 2}))
+        assert created.status_code == 201, created.text
+        run_worker(secured, burst=True)
+        assert client.get(f"/searches/{created.json()['id']}").json()["counts"]["completed"] == 2
+    untrusted = Settings(**{**settings.model_dump(), "redis_url": url.split("&ssl_ca_certs")[0]})
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(untrusted.redis_url or "").ping()  # a certificate nobody vouched for
