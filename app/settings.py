@@ -60,6 +60,14 @@ class Settings(BaseSettings):
         gt=0,
         description="An ask/tell client's claim on a trial: it must report (or tell) at least this often.",
     )
+    max_concurrent_requests: int = Field(
+        default=15,
+        ge=1,
+        description="API requests worked on at once (the database pool's size); the rest wait their turn.",
+    )
+    admission_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A request that waited this long for its turn is answered 503."
+    )
     max_attempts: int = Field(default=3, ge=1, description="Runs of one trial before it is marked failed.")
     trial_timeout_seconds: int = Field(default=3600, ge=1, description="Wall-clock limit of one trial run.")
     worker_blas_threads: int = Field(default=1, ge=1, description="BLAS threads per worker process.")

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from app import __version__
+from app.api.admission import AdmissionLimit
 from app.api.auth import AUTHORIZED
 from app.api.body_guard import BodyGuard
 from app.api.browser_safety import install_browser_safety
@@ -50,6 +51,11 @@ def create_app(settings: Settings | None = None, *, bind_host: str | None = None
     install_dashboard(app)
     install_openapi(app)
     app.add_middleware(BodyGuard, settings=app.state.settings)
+    app.add_middleware(
+        AdmissionLimit,
+        limit=app.state.settings.max_concurrent_requests,
+        timeout=app.state.settings.admission_timeout_seconds,
+    )
     install_browser_safety(app, app.state.settings)
     logging.getLogger(__name__).info(
         "API ready on database %s; API keys %s",
