@@ -13,7 +13,11 @@ import pytest
 from tests.e2e.up_stack import UpStack, children_of, up
 from tests.integration.helpers import quick_spec
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # One database is enough: `caviar up`'s own database; the chaos test runs the faults on both.
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 __all__ = ["up"]  # the fixture
 
 

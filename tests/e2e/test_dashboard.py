@@ -57,7 +57,8 @@ def traces(browser: webdriver.Chrome, selector: str) -> int:
 
 
 def draw_all_plots(browser: webdriver.Chrome) -> None:
-    """Scroll each lazily drawn plot into view and wait until it is drawn."""
+    """Scroll each lazily drawn plot into view and wait until it is drawn; where the page offers a
+    button instead (parallel coordinates, with WebGL on the CPU as here), press it."""
     for selector in PLOTS:
         browser.execute_script("document.querySelector(arguments[0]).scrollIntoView()", selector)
         WebDriverWait(browser, 60).until(
@@ -65,6 +66,14 @@ def draw_all_plots(browser: webdriver.Chrome) -> None:
                 "return document.querySelector(arguments[0]).dataset.drawn", s
             )
         )
+        offers = browser.find_elements(By.CSS_SELECTOR, f"{selector} .plot-offer button")
+        if offers:
+            offers[0].click()
+            WebDriverWait(browser, 60).until(
+                lambda d, s=selector: d.execute_script(
+                    "return document.querySelector(arguments[0]).dataset.offerTaken", s
+                )
+            )
     browser.execute_script("window.scrollTo(0, 0)")
 
 

@@ -14,7 +14,11 @@ from app.embedded_redis import EmbeddedRedis, free_loopback_port
 from tests.e2e.conftest import Stack, wait_finished
 from tests.integration.helpers import quick_spec
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # One database is enough: the outage is Redis's; the database plays no part.
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 OUTAGE_SECONDS = 15.0
 

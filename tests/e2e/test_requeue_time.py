@@ -14,7 +14,11 @@ from app.settings import Settings
 from tests.e2e.conftest import Stack, wait_finished
 from tests.integration.helpers import quick_spec
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # One database is enough: leases expire alike on both (tests/integration/storage checks each).
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 REQUEUE_GOAL_SECONDS = 15.0
 

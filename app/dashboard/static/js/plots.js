@@ -172,6 +172,32 @@ export function drawSlices(element, data, params, rounds) {
 
 export const PARALLEL_LINES = 1000;
 
+let software = null;
+
+// Whether WebGL runs on the CPU (SwiftShader, llvmpipe): there parallel coordinates take 3-4 s to
+// draw whatever the number of lines, with the page frozen meanwhile (measured: bench/dashboard.py).
+export function softwareWebGL() {
+  if (software === null) {
+    const gl = document.createElement("canvas").getContext("webgl");
+    const info = gl?.getExtension("WEBGL_debug_renderer_info");
+    const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+    software = /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+    gl?.getExtension("WEBGL_lose_context")?.loseContext();
+  }
+  return software;
+}
+
+// A button in place of a plot that would freeze the page for seconds: drawn when asked for.
+export function offerToDraw(element, what, draw) {
+  element.innerHTML = `<div class="plot-offer"><p>Drawing ${what} takes a few seconds in this browser
+    (WebGL without a GPU), and the page freezes meanwhile.</p><button type="button">Draw ${what}</button></div>`;
+  element.querySelector("button").addEventListener("click", async () => {
+    element.innerHTML = "";
+    await draw();
+    element.dataset.offerTaken = "true";
+  });
+}
+
 // The best PARALLEL_LINES completed trials: parcoords redraws every line on each brush, and beyond a
 // thousand the lines only blur into one another.
 export function drawParallel(element, data, params) {

@@ -4,8 +4,8 @@ import { ApiError, getJson, postJson } from "./api.js";
 import { age, esc, fmt, progressBar, stateBadge } from "./format.js";
 import { followSearch } from "./live.js";
 import {
-  PARALLEL_LINES, drawCurves, drawHistory, drawImportance, drawParallel, drawRetest, drawSlices, openTrialOnClick, sliceHeight,
-  tunableParams,
+  PARALLEL_LINES, drawCurves, drawHistory, drawImportance, drawParallel, drawRetest, drawSlices, offerToDraw, openTrialOnClick,
+  sliceHeight, softwareWebGL, tunableParams,
 } from "./plots.js";
 import { LazyDrawer } from "./lazy.js";
 import { TrialTable } from "./trial_table.js";
@@ -51,7 +51,13 @@ export async function renderSearch(view, searchId) {
     const drawn = [
       history ? timed("history", $("#plot-history"), () => drawHistory($("#plot-history"), plotData)) : null,
       timed("curves", $("#plot-curves"), () => drawCurves($("#plot-curves"), plotData, { numberOf })),
-      timed("parallel", $("#plot-parallel"), () => drawParallel($("#plot-parallel"), plotData, params)),
+      timed("parallel", $("#plot-parallel"), () => {
+        const element = $("#plot-parallel");
+        const draw = () => drawParallel(element, plotData, params);
+        if (!softwareWebGL() || element.dataset.offerTaken) return draw();
+        offerToDraw(element, "parallel coordinates", draw);
+        return null;
+      }),
       timed("slices", $("#plot-slices"), () => drawSlices($("#plot-slices"), plotData, params, rounds)),
     ];
     await Promise.all(drawn.filter(Boolean));
