@@ -6,6 +6,7 @@ import itertools
 import logging
 import os
 import socket
+import time
 from types import FrameType
 from typing import Any
 
@@ -14,6 +15,7 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.settings import Settings
 from app.storage.db import session_scope
@@ -53,7 +55,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
     limit_blas_threads(settings.worker_blas_threads)
     runtime = WorkerRuntime.from_settings(settings)
     install_runtime(runtime)
-    _register(runtime)
+    _register_when_the_database_answers(runtime)
     heartbeat = HeartbeatThread(runtime)
     heartbeat.start()
     try:
@@ -88,8 +90,8 @@ def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
     return runtime
 
 
-REDIS_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
-"""Waits between checks for Redis while it is unreachable (the last repeats)."""
+RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+"""Waits between tries while Redis or the database is unreachable (the last repeats)."""
 
 
 def _stop_pubsub(worker: TrialWorker) -> None:
@@ -107,13 +109,34 @@ def _wait_for_redis(runtime: WorkerRuntime) -> bool:
         except RedisError as error:
             if attempt == 0:
                 log.warning("worker %s: Redis unreachable (%s); waiting for it", runtime.worker_id, error)
-            delay = REDIS_RETRY_SECONDS[min(attempt, len(REDIS_RETRY_SECONDS) - 1)]
+            delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
             if runtime.shutdown.wait(delay):
                 return False
             continue
         log.warning("worker %s: Redis answers again; back to work", runtime.worker_id)
         return True
     raise AssertionError("unreachable")
+
+
+def _register_when_the_database_answers(runtime: WorkerRuntime) -> None:
+    """Register, retrying while the database is unreachable or not migrated yet (a worker started
+    before the database, or before `caviar db upgrade`, waits for it instead of exiting)."""
+    for attempt in itertools.count():
+        try:
+            _register(runtime)
+        except SQLAlchemyError as error:
+            if attempt == 0:
+                log.warning(
+                    "worker %s: cannot register in the database (%s: %s); retrying until it answers",
+                    runtime.worker_id,
+                    type(error).__name__,
+                    str(error).splitlines()[0],
+                )
+            time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+            continue
+        if attempt:
+            log.warning("worker %s: registered; the database answers again", runtime.worker_id)
+        return
 
 
 def _register(runtime: WorkerRuntime) -> None:
