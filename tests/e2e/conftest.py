@@ -19,6 +19,7 @@ from selenium import webdriver
 from app.embedded_redis import free_loopback_port
 from app.settings import Settings
 from tests.e2e.browser import chromium
+from tests.integration.helpers import quick_spec
 
 
 @dataclass
@@ -83,6 +84,31 @@ def process_env(settings: Settings, tmp_path: Path, **extra: str) -> dict[str, s
     env.pop("CAVIAR_DATABASE_URL", None)
     env.pop("CAVIAR_REDIS_URL", None)
     return env
+
+
+@dataclass(frozen=True)
+class RunningTrial:
+    search_id: int
+    trial_id: int
+    worker: subprocess.Popen[bytes]
+    """The stack's worker process running it."""
+
+
+def one_trial_running(stack: Stack, epochs: int, hidden_units: int) -> RunningTrial:
+    """Submit a one-trial search and wait until its trial has reported an epoch."""
+    spec = quick_spec(budget={"max_trials": 1, "max_parallel": 1})
+    spec["space"].update(epochs=epochs, batch_size=16, hidden_units=hidden_units)
+    search_id = httpx.post(f"{stack.api_url}/searches", json=spec).json()["id"]
+    trial_id = httpx.get(f"{stack.api_url}/searches/{search_id}/trials").json()["items"][0]["id"]
+    deadline = time.monotonic() + 60
+    while True:
+        trial = httpx.get(f"{stack.api_url}/trials/{trial_id}").json()
+        if trial["state"] == "running" and trial["curve"]:
+            break
+        assert time.monotonic() < deadline, stack.logs()
+        time.sleep(0.05)
+    pid = int(trial["worker_id"].split("-")[-2])
+    return RunningTrial(search_id, trial_id, next(w for w in stack.workers if w.pid == pid))
 
 
 def wait_finished(stack: Stack, search_id: int, timeout: float = 180) -> dict[str, Any]:

