@@ -4,7 +4,7 @@ while it is frozen, then wakes and tries to record its result). After each run t
 the search finished, every trial was recorded once (one finishing event, its whole curve once), none
 failed, none is stuck.
 
-`make test` runs one seeded run per backend; `make chaos RUNS=100` runs RUNS of them
+`make test` runs one seeded run on PostgreSQL; `make chaos RUNS=100` runs RUNS of them on each database
 (`CAVIAR_CHAOS_RUNS`), each with its own seed. (PostgreSQL is not restarted here: it is the machine's
 shared server.)
 """
@@ -28,10 +28,13 @@ from app.storage.models import Event, Trial, TrialMetric
 from tests.e2e.up_stack import UpStack, children_of, up
 from tests.integration.helpers import quick_spec
 
-pytestmark = pytest.mark.slow
-__all__ = ["up"]  # the fixture
+RUNS = int(os.environ.get("CAVIAR_CHAOS_RUNS", "0"))
+# `make test` runs one on PostgreSQL (test_caviar_up_faults.py covers `caviar up` on SQLite);
+# `make chaos` runs RUNS on each database.
+BACKENDS = ["sqlite", "postgresql"] if RUNS else ["postgresql"]
 
-RUNS = int(os.environ.get("CAVIAR_CHAOS_RUNS", "1"))
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", BACKENDS, indirect=True)]
+__all__ = ["up"]  # the fixture
 TRIALS = 8
 EPOCHS = 8
 FINISHING = ("trial_completed", "trial_pruned", "trial_failed")
@@ -54,7 +57,7 @@ def strike(up: UpStack, rng: random.Random) -> str:
     return f"killed {target} {pid}"
 
 
-@pytest.mark.parametrize("run", range(RUNS))
+@pytest.mark.parametrize("run", range(RUNS or 1))
 def test_a_search_under_chaos_records_every_trial_once(up: UpStack, settings: Settings, run: int) -> None:
     rng = random.Random(f"{settings.database_url.split(':')[0]}-{run}")
     spec = quick_spec(budget={"max_trials": TRIALS, "max_parallel": 3})
