@@ -15,10 +15,9 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.errors import error_response
+from app.api.errors import busy_response
 
 EXEMPT = re.compile(r"^/(healthz$|$|favicon|dashboard/(static|vendor)/|docs|redoc|searches/\d+/events$)")
-RETRY_AFTER_SECONDS = 2
 
 
 class AdmissionLimit:
@@ -38,14 +37,8 @@ class AdmissionLimit:
         try:
             await asyncio.wait_for(slots.acquire(), self.timeout)
         except TimeoutError:
-            response = error_response(
-                503,
-                "busy",
-                f"the service is saturated ({self.limit} requests in progress, this one waited "
-                f"{self.timeout:g} s); retry shortly",
-            )
-            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-            await response(scope, receive, send)
+            why = f"{self.limit} requests in progress, this one waited {self.timeout:g} s"
+            await busy_response(why)(scope, receive, send)
             return
         try:
             await self.app(scope, receive, send)

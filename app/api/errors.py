@@ -97,18 +97,23 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
     return response
 
 
+BUSY_RETRY_AFTER_SECONDS = 2
+
+
+def busy_response(why: str) -> JSONResponse:
+    """503 `busy` with `Retry-After`: too many requests at once, `why` saying which limit was hit."""
+    response = error_response(
+        status.HTTP_503_SERVICE_UNAVAILABLE, "busy", f"the service is saturated ({why}); retry shortly"
+    )
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response
+
+
 async def _saturated(request: Request, error: Exception) -> JSONResponse:
     # Every pooled connection stayed busy for POOL_TIMEOUT_SECONDS: too many requests at once. Say so
     # and when to come back, rather than a 500.
     log.warning("%s %s: no database connection free: %s", request.method, request.url.path, error)
-    response = error_response(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        "busy",
-        f"the service is saturated (no database connection was free within {POOL_TIMEOUT_SECONDS:g} s); "
-        "retry shortly",
-    )
-    response.headers["Retry-After"] = "2"
-    return response
+    return busy_response(f"no database connection was free within {POOL_TIMEOUT_SECONDS:g} s")
 
 
 async def _unstorable_value(request: Request, error: Exception) -> JSONResponse:
