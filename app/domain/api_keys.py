@@ -11,10 +11,10 @@ import base64
 import hashlib
 import hmac
 import secrets
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
+
+from app.domain.recently_used import RecentlyUsed
 
 KEY_MARKER = "cvr"
 PREFIX_BYTES = 6
@@ -124,20 +124,13 @@ class SecretCheck:
     wrong secrets are never remembered."""
 
     def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._verified: OrderedDict[tuple[str, bytes], None] = OrderedDict()
-        self._lock = threading.Lock()  # requests are checked in several threads
+        self._verified: RecentlyUsed[bool] = RecentlyUsed(size)
 
     def __call__(self, secret: str, secret_hash: str) -> bool:
         remembered = (secret_hash, hashlib.sha256(secret.encode()).digest())
-        with self._lock:
-            if remembered in self._verified:
-                self._verified.move_to_end(remembered)
-                return True
+        if self._verified.get(remembered):
+            return True
         if not secret_matches(secret, secret_hash):
             return False
-        with self._lock:
-            self._verified[remembered] = None
-            while len(self._verified) > self._size:
-                self._verified.popitem(last=False)
+        self._verified.put(remembered, True)
         return True

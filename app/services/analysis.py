@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.api_keys import ANYONE, Caller
 from app.domain.importance import hyperparameter_importance
+from app.domain.recently_used import RecentlyUsed
 from app.domain.space import SearchSpace
 from app.domain.strategies import TrialRecord
 from app.domain.trial_state import TrialState
@@ -39,8 +38,7 @@ class ConfigurationSummary:
 
 
 IMPORTANCE_CACHE_SIZE = 64
-_importance_cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-_importance_cache_lock = threading.Lock()
+_importance_cache: RecentlyUsed[dict[str, Any]] = RecentlyUsed(IMPORTANCE_CACHE_SIZE)
 
 
 def importance(session: Session, search_id: int, *, max_trials: int) -> dict[str, Any]:
@@ -56,19 +54,15 @@ def importance(session: Session, search_id: int, *, max_trials: int) -> dict[str
     # hold another search under the same id.
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
     key = (database, search_id, search.created_at, max_trials, *trials.completed_mark(search_id))
-    with _importance_cache_lock:
-        if key in _importance_cache:
-            _importance_cache.move_to_end(key)
-            return _importance_cache[key]
+    cached = _importance_cache.get(key)
+    if cached is not None:
+        return cached
     completed = [TrialRecord(*row) for row in trials.latest_completed(search_id, max_trials)]
     space = SearchSpace.from_spec(search.spec["space"])
     result = hyperparameter_importance(
         space, [record for record in completed if record.has_result], seed=search.seed
     )
-    with _importance_cache_lock:
-        _importance_cache[key] = result
-        while len(_importance_cache) > IMPORTANCE_CACHE_SIZE:
-            _importance_cache.popitem(last=False)
+    _importance_cache.put(key, result)
     return result
 
 
