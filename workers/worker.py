@@ -6,7 +6,7 @@ import itertools
 import logging
 import os
 import socket
-import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -101,42 +101,60 @@ def _stop_pubsub(worker: TrialWorker) -> None:
         thread.join(timeout=5)
 
 
-def _wait_for_redis(runtime: WorkerRuntime) -> bool:
-    """Wait until Redis answers; False if the worker was asked to stop meanwhile."""
+def _retry_until_it_works(
+    runtime: WorkerRuntime,
+    action: Callable[[], object],
+    errors: type[Exception],
+    *,
+    outage: str,
+    recovered: str,
+) -> bool:
+    """Run `action` until it raises none of `errors`, waiting RETRY_SECONDS between tries; one log line
+    when the outage starts (`outage`) and one when it is over (`recovered`). False if the worker was
+    asked to stop meanwhile."""
     for attempt in itertools.count():
         try:
-            runtime.queues.connection.ping()
-        except RedisError as error:
+            action()
+        except errors as error:
             if attempt == 0:
-                log.warning("worker %s: Redis unreachable (%s); waiting for it", runtime.worker_id, error)
-            delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-            if runtime.shutdown.wait(delay):
+                first_line = str(error).splitlines()[0] if str(error) else ""
+                log.warning(
+                    "worker %s: %s (%s: %s); retrying until it answers",
+                    runtime.worker_id,
+                    outage,
+                    type(error).__name__,
+                    first_line,
+                )
+            if runtime.shutdown.wait(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]):
                 return False
             continue
-        log.warning("worker %s: Redis answers again; back to work", runtime.worker_id)
+        if attempt:
+            log.warning("worker %s: %s", runtime.worker_id, recovered)
         return True
     raise AssertionError("unreachable")
+
+
+def _wait_for_redis(runtime: WorkerRuntime) -> bool:
+    """Wait until Redis answers; False if the worker was asked to stop meanwhile."""
+    return _retry_until_it_works(
+        runtime,
+        runtime.queues.connection.ping,
+        RedisError,
+        outage="Redis unreachable",
+        recovered="Redis answers again; back to work",
+    )
 
 
 def _register_when_the_database_answers(runtime: WorkerRuntime) -> None:
     """Register, retrying while the database is unreachable or not migrated yet (a worker started
     before the database, or before `caviar db upgrade`, waits for it instead of exiting)."""
-    for attempt in itertools.count():
-        try:
-            _register(runtime)
-        except SQLAlchemyError as error:
-            if attempt == 0:
-                log.warning(
-                    "worker %s: cannot register in the database (%s: %s); retrying until it answers",
-                    runtime.worker_id,
-                    type(error).__name__,
-                    str(error).splitlines()[0],
-                )
-            time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
-            continue
-        if attempt:
-            log.warning("worker %s: registered; the database answers again", runtime.worker_id)
-        return
+    _retry_until_it_works(
+        runtime,
+        lambda: _register(runtime),
+        SQLAlchemyError,
+        outage="cannot register in the database",
+        recovered="registered; the database answers again",
+    )
 
 
 def _register(runtime: WorkerRuntime) -> None:

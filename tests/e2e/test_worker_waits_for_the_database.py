@@ -46,6 +46,10 @@ def test_a_worker_waits_for_an_unmigrated_database_then_registers(settings: Sett
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.2)
         assert worker.poll() is None
+        # Registered is not yet ready: stop it once it works the queues (RQ's signal handlers are set).
+        while "working the queues" not in log_path.read_text():
+            assert time.monotonic() < deadline and worker.poll() is None, log_path.read_text()
+            time.sleep(0.2)
     finally:
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(timeout=30)
