@@ -6,6 +6,10 @@ that had sent 11 and resumed after it would never see 10. So a poll hands out ev
 first gap in the global id sequence, unless that gap is older than `GAP_SETTLE_SECONDS` (judged by
 the created_at of the first visible event after it), after which the missing id is taken as a rolled
 back transaction. SQLite serializes writers, so it never shows such a gap.
+
+A poll also says how far the reader has now seen everything (`position`): a stream joining a shared
+feed that started at a later id asks for that id (`through`), and moves up to it once no event of its
+search below it can still appear, even when none of them is the search's.
 """
 
 from __future__ import annotations
@@ -41,11 +45,15 @@ class FeedEvent:
 
 @dataclass(frozen=True)
 class FeedPoll:
-    """Events after the reader's position; `finished` and `caught_up` together mean: nothing will follow."""
+    """Events after the reader's position; `finished` and `caught_up` together mean: nothing will follow.
+
+    `position`: every event of the search with an id up to it has been handed out or never will be.
+    """
 
     events: list[FeedEvent]
     finished: bool
     caught_up: bool
+    position: int
 
     @property
     def ends_stream(self) -> bool:
@@ -55,9 +63,16 @@ class FeedPoll:
 
 
 def poll_events(
-    session: Session, search_id: int, after_id: int, *, limit: int = 500, now: datetime | None = None
+    session: Session,
+    search_id: int,
+    after_id: int,
+    *,
+    limit: int = 500,
+    through: int | None = None,
+    now: datetime | None = None,
 ) -> FeedPoll:
-    """Committed events of the search with id > `after_id`, in id order, never skipping a pending one."""
+    """Committed events of the search with id > `after_id`, in id order, never skipping a pending one;
+    with `through`, the position also moves up to `through` as far as no event can still appear."""
     # The search state first: the final event commits with it, so a finished state read here
     # guarantees the final event is visible to the read below.
     search = SearchRepository(session).get(search_id)
@@ -66,12 +81,17 @@ def poll_events(
     finished = search.state != SearchState.RUNNING
     events = EventRepository(session)
     rows = list(events.after(search_id, after_id, limit=limit))
-    if not rows:
-        return FeedPoll([], finished, caught_up=True)
+    full_page = len(rows) == limit
+    high = rows[-1].id if rows else after_id
+    if through is not None and not full_page:
+        high = max(high, through)  # past the last row: no row of the search lies between
+    if high == after_id:
+        return FeedPoll([], finished, caught_up=True, position=after_id)
     cutoff = (now or utcnow()) - timedelta(seconds=GAP_SETTLE_SECONDS)
-    settled = _settled_up_to(events, after_id, rows[-1].id, cutoff)
+    settled = _settled_up_to(events, after_id, high, cutoff)
     ready = [_feed_event(row) for row in rows if row.id <= settled]
-    return FeedPoll(ready, finished, caught_up=len(ready) == len(rows) and len(rows) < limit)
+    caught_up = len(ready) == len(rows) and not full_page
+    return FeedPoll(ready, finished, caught_up=caught_up, position=settled)
 
 
 def _settled_up_to(events: EventRepository, after_id: int, high_id: int, cutoff: datetime) -> int:

@@ -1,7 +1,8 @@
 """/searches/{id}/events: a search's progress as Server-Sent Events, read from the database.
 
-Each poll opens a fresh session and closes it before sleeping, so a stream holds no connection or
-transaction between polls, and any API process (on any machine) can serve any stream.
+Streams read the database's event log (any API process, on any machine, can serve any stream), through
+one shared read per search and tick in each process (app/api/event_hub.py); no stream holds a
+connection or transaction while it waits.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import SettingsDep
+from app.api.event_hub import PAGE_SIZE, POLL_SECONDS, EventHub, SearchFeed, event_hub
 from app.api.params import SearchId
 from app.api.schemas import ErrorResponse
 from app.errors import InvalidSpec
-from app.services.event_feed import FeedEvent, FeedPoll, poll_events
+from app.services.event_feed import FeedEvent
 from app.services.searches import get_search
 from app.sse import comment, format_event
 from app.storage.db import read_session_scope
@@ -27,8 +29,6 @@ from app.storage.keyset import MAX_INT
 
 router = APIRouter(prefix="/searches", tags=["events"])
 
-POLL_SECONDS = 0.5
-PAGE_SIZE = 500
 KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 1000
 
@@ -71,7 +71,7 @@ async def stream_events(
     start = _resume_position(last_event_id, after)
     await run_in_threadpool(_check_search, settings.database_url, search_id)
     return StreamingResponse(
-        _stream(settings.database_url, search_id, start),
+        _stream(event_hub(settings.database_url), search_id, start),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -90,28 +90,60 @@ def _check_search(database_url: str, search_id: int) -> None:
         get_search(session, search_id)
 
 
-def _poll(database_url: str, search_id: int, after_id: int) -> FeedPoll:
-    with read_session_scope(database_url) as session:
-        return poll_events(session, search_id, after_id, limit=PAGE_SIZE)
-
-
-async def _stream(database_url: str, search_id: int, after_id: int) -> AsyncIterator[str]:
+async def _stream(hub: EventHub, search_id: int, position: int) -> AsyncIterator[str]:
+    """Reads alone until caught up, then from the search's shared feed (see app/api/event_hub.py)."""
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
+    hub.open_streams += 1
+    feed: SearchFeed | None = None
     quiet = 0.0
-    while True:
-        poll = await run_in_threadpool(_poll, database_url, search_id, after_id)
-        for event in poll.events:
-            yield format_event(json.dumps(_event_json(event)), event=event.kind, id=str(event.id))
-            after_id = event.id
-        if poll.ends_stream:
-            return
-        if len(poll.events) == PAGE_SIZE:
-            continue  # a full page: more is waiting
-        quiet = 0.0 if poll.events else quiet + POLL_SECONDS
-        if quiet >= KEEPALIVE_SECONDS:
-            yield comment("keepalive")
-            quiet = 0.0
-        await asyncio.sleep(POLL_SECONDS)
+    try:
+        while True:
+            if feed is not None and feed.serves(position):
+                changed = feed.changed
+                events = feed.after(position)
+                for event in events:
+                    yield _event_block(event)
+                    position = event.id
+                    if event.is_final:
+                        return
+                if feed.ended and not events:
+                    return
+                if events:
+                    quiet = 0.0
+                    continue
+                try:
+                    await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS - quiet)
+                    quiet = 0.0  # woken: new events (or the end)
+                except TimeoutError:
+                    yield comment("keepalive")
+                    quiet = 0.0
+                continue
+            poll = await hub.read_alone(search_id, position, feed.start if feed else None)
+            for event in poll.events:
+                yield _event_block(event)
+            moved = poll.position > position
+            position = max(position, poll.position)
+            if poll.ends_stream:
+                return
+            if len(poll.events) == PAGE_SIZE or moved:
+                continue  # more is waiting, or the feed may serve it now
+            if feed is None:
+                feed = hub.join(search_id, position)
+                continue
+            # Behind the feed's start with an event still pending below it: wait for it to settle.
+            quiet += POLL_SECONDS
+            if quiet >= KEEPALIVE_SECONDS:
+                yield comment("keepalive")
+                quiet = 0.0
+            await asyncio.sleep(POLL_SECONDS)
+    finally:
+        hub.open_streams -= 1
+        if feed is not None:
+            hub.leave(feed)
+
+
+def _event_block(event: FeedEvent) -> str:
+    return format_event(json.dumps(_event_json(event)), event=event.kind, id=str(event.id))
 
 
 def _event_json(event: FeedEvent) -> dict[str, Any]:

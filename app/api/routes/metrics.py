@@ -1,4 +1,4 @@
-"""/metrics: Prometheus text exposition of queue depth, rows per state and trial durations."""
+"""/metrics: Prometheus text exposition of queue depth, rows per state, trial durations and event streams."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from app.api.deps import ReadSessionDep, SettingsDep
+from app.api.event_hub import hub_counts
 from app.domain.trial_state import SearchState, TrialState
 from app.services.monitoring import Snapshot, snapshot
 
@@ -35,6 +36,7 @@ def metrics(session: ReadSessionDep, settings: SettingsDep) -> Response:
     """Prometheus metrics, computed from the database (and Redis for the queue) at each scrape."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_SnapshotCollector(snapshot(session, settings)))
+    registry.register(_EventStreamCollector())
     return Response(content=generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -81,6 +83,22 @@ class _SnapshotCollector:
             buckets.append(("+Inf", float(stats.count)))
             histogram.add_metric([stats.state], buckets, sum_value=stats.total_seconds)
         return histogram
+
+
+class _EventStreamCollector:
+    """Per API process: what its open event streams cost the database."""
+
+    def collect(self) -> Iterator[Metric]:
+        open_streams, reads = hub_counts()
+        yield GaugeMetricFamily(
+            "caviar_event_streams_open", "Event streams this API process is serving.", value=open_streams
+        )
+        yield CounterMetricFamily(
+            "caviar_event_stream_reads",
+            "Database reads this API process made for event streams (one per watched search and tick, "
+            "however many streams watch it, plus catching-up reads).",
+            value=reads,
+        )
 
 
 def _by_state(name: str, documentation: str, counts: dict[str, int], states: list[str]) -> GaugeMetricFamily:
