@@ -52,6 +52,13 @@ class InvalidRequest(InvalidSpec):
     code = "invalid_request"
 
 
+class ResponseTooLarge(InvalidRequest):
+    """The answer would pass CAVIAR_MAX_RESPONSE_BYTES and cannot be paged; `field` names the query
+    parameter to change, the message what to ask for instead (answered 422)."""
+
+    code = "response_too_large"
+
+
 class IdempotencyKeyReused(InvalidSpec):
     """An `Idempotency-Key` already created a search from a different spec (answered 422, as Stripe does)."""
 

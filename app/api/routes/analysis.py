@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel, Field
 
 from app.api.auth import CallerDep
 from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
 from app.api.params import SearchId
+from app.api.response_budget import list_response, mib
 from app.api.routes.searches import FORBIDDEN_NOT_OWNER, search_out
 from app.api.schemas import ErrorResponse, SearchOut
+from app.errors import ResponseTooLarge
 
 router = APIRouter(prefix="/searches", tags=["analysis"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}}
@@ -78,9 +80,29 @@ def retest(
     return search_out(uow.session, child.id, settings)
 
 
-@router.get("/{search_id}/configurations", responses=ERRORS)
-def configurations(search_id: SearchId, session: ReadSessionDep) -> list[ConfigurationOut]:
+@router.get(
+    "/{search_id}/configurations",
+    response_model=list[ConfigurationOut],
+    responses={**ERRORS, 422: {"model": ErrorResponse, "description": "`response_too_large`: ask fewer."}},
+)
+def configurations(
+    search_id: SearchId,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    limit: Annotated[
+        int | None, Query(ge=1, le=10_000, description="Only the best `limit` configurations.")
+    ] = None,
+) -> Response:
     """Trials grouped by configuration with mean ± std; for a re-test, how each configuration holds up."""
     from app.services.analysis import configurations as summarize
 
-    return [ConfigurationOut.model_validate(s, from_attributes=True) for s in summarize(session, search_id)]
+    def refuse(fitting: int) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            "limit",
+            f"the configurations pass the response limit of {mib(settings.max_response_bytes)} "
+            f"(CAVIAR_MAX_RESPONSE_BYTES); ask for the best limit={max(fitting, 1)}",
+        )
+
+    summaries = summarize(session, search_id)[:limit]
+    encoded = (ConfigurationOut.model_validate(s, from_attributes=True).model_dump_json() for s in summaries)
+    return list_response(encoded, max_bytes=settings.max_response_bytes, refuse=refuse)
