@@ -39,6 +39,13 @@ class TrialNotClaimable(CaviarError):
     code = "trial_not_claimable"
 
 
+class ClientDisconnected(CaviarError):
+    """The client went away while its answer was being worked out; the work was abandoned (answered 499,
+    nginx's "client closed request", for the logs: nobody reads it)."""
+
+    code = "client_disconnected"
+
+
 class InfrastructureError(CaviarError):
     """Redis or the database is unreachable; raised `from` the library's own error."""
 

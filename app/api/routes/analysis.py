@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from app.api.auth import CallerDep
@@ -13,9 +16,10 @@ from app.api.params import SearchId
 from app.api.response_budget import list_response, mib
 from app.api.routes.searches import FORBIDDEN_NOT_OWNER, search_out
 from app.api.schemas import ErrorResponse, SearchOut
-from app.errors import ResponseTooLarge
+from app.errors import ClientDisconnected, ResponseTooLarge
 
 router = APIRouter(prefix="/searches", tags=["analysis"])
+DISCONNECT_POLL_SECONDS = 0.2
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}}
 
 
@@ -40,15 +44,46 @@ class ConfigurationOut(BaseModel):
 class Importance(BaseModel):
     method: str
     n_trials: int
+    n_trees: int = Field(description="Trees of the forest it stands on (100 when complete).")
+    n_repeats: int = Field(description="Shuffles of each parameter averaged (10 when complete).")
+    complete: bool = Field(
+        description="false: CAVIAR_IMPORTANCE_SECONDS ran out first; fewer trees or shuffles, a rougher "
+        "estimate."
+    )
     importances: dict[str, float] = Field(description="Parameter -> share of importance, largest first.")
 
 
 @router.get("/{search_id}/importance", responses=ERRORS)
-def importance(search_id: SearchId, session: ReadSessionDep, settings: SettingsDep) -> Importance:
+async def importance(
+    search_id: SearchId, request: Request, session: ReadSessionDep, settings: SettingsDep
+) -> Importance:
     """Which hyperparameters mattered in this search (on its latest completed trials, see the limits)."""
     from app.services.analysis import importance as compute
 
-    return Importance.model_validate(compute(session, search_id, max_trials=settings.max_importance_trials))
+    # The fit runs in a thread, watched from here: when the client leaves, the thread stops at its next
+    # batch instead of working on for nobody.
+    cancelled = threading.Event()
+    if await request.is_disconnected():
+        raise ClientDisconnected(f"importance of search {search_id}: the client disconnected")
+    watcher = asyncio.create_task(_set_when_disconnected(request, cancelled))
+    try:
+        result = await run_in_threadpool(
+            compute,
+            session,
+            search_id,
+            max_trials=settings.max_importance_trials,
+            seconds=settings.importance_seconds,
+            cancelled=cancelled,
+        )
+    finally:
+        watcher.cancel()
+    return Importance.model_validate(result)
+
+
+async def _set_when_disconnected(request: Request, cancelled: threading.Event) -> None:
+    while not await request.is_disconnected():
+        await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+    cancelled.set()
 
 
 @router.post(
