@@ -192,6 +192,8 @@ def importance(search_id: SearchId, api_url: ApiUrl = DEFAULT_API_URL) -> None:
         result = call(api.importance, search_id)
     rows = [[name, share, "█" * round(share * 40)] for name, share in result["importances"].items()]
     title = f"importance in search {search_id} ({result['method']}, {result['n_trials']} trials)"
+    if not result.get("complete", True):  # CAVIAR_IMPORTANCE_SECONDS ran out: a rougher estimate
+        title += f", time budget spent after {result['n_trees']} trees and {result['n_repeats']} shuffles"
     print_table(records_table(title, ("parameter", "share", ""), rows, width=terminal_width()))
 
 

@@ -39,6 +39,13 @@ class TrialNotClaimable(CaviarError):
     code = "trial_not_claimable"
 
 
+class ClientDisconnected(CaviarError):
+    """The client went away while its answer was being worked out; the work was abandoned (answered 499,
+    nginx's "client closed request", for the logs: nobody reads it)."""
+
+    code = "client_disconnected"
+
+
 class InfrastructureError(CaviarError):
     """Redis or the database is unreachable; raised `from` the library's own error."""
 
@@ -50,6 +57,13 @@ class InvalidRequest(InvalidSpec):
     objective never reports; answered 422 like the schema's own `invalid_request` errors."""
 
     code = "invalid_request"
+
+
+class ResponseTooLarge(InvalidRequest):
+    """The answer would pass CAVIAR_MAX_RESPONSE_BYTES and cannot be paged; `field` names the query
+    parameter to change, the message what to ask for instead (answered 422)."""
+
+    code = "response_too_large"
 
 
 class IdempotencyKeyReused(InvalidSpec):

@@ -100,6 +100,20 @@ class Settings(BaseSettings):
         ge=10,
         description="`/importance` fits on at most this many completed trials (the latest).",
     )
+    importance_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="`/importance` stops growing its forest and permuting after this long (the answer says "
+        "`complete: false`); it stops at once when the client disconnects.",
+    )
+    # Above what any single item may weigh (a trial's params are at most a request body), so a page always
+    # holds at least one item and a client following cursors gets everything.
+    max_response_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Largest JSON response: list pages end early (with a cursor) before passing it; "
+        "responses that cannot page are refused (422 `response_too_large`).",
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default=["127.0.0.1", "localhost", "[::1]", "::1", "testserver"],
         description="Host header values the API answers (`*` for any): guards against DNS rebinding.",

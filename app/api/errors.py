@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import (
     CaviarError,
+    ClientDisconnected,
     Conflict,
     Forbidden,
     InfrastructureError,
@@ -26,6 +27,7 @@ from app.storage.db import POOL_TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 
+CLIENT_CLOSED_REQUEST = 499
 _STATUS: dict[type[CaviarError], int] = {
     InvalidSpec: status.HTTP_422_UNPROCESSABLE_CONTENT,
     Unauthenticated: status.HTTP_401_UNAUTHORIZED,
@@ -34,6 +36,7 @@ _STATUS: dict[type[CaviarError], int] = {
     Conflict: status.HTTP_409_CONFLICT,
     TrialNotClaimable: status.HTTP_409_CONFLICT,
     InfrastructureError: status.HTTP_503_SERVICE_UNAVAILABLE,
+    ClientDisconnected: CLIENT_CLOSED_REQUEST,
 }
 
 

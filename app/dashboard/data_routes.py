@@ -6,12 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import ReadSessionDep
+from app.api.deps import ReadSessionDep, SettingsDep
 from app.api.params import NameFilter, SearchId, SearchStates, state_values
+from app.api.response_budget import document_response, mib
 from app.api.schemas import ErrorResponse
 from app.dashboard import service
 from app.dashboard.repository import SearchFilter
 from app.dashboard.schemas import PlotData, SearchCards
+from app.errors import ResponseTooLarge
 from app.storage.keyset import MAX_INT
 
 router = APIRouter(prefix="/dashboard/api", tags=["dashboard"])
@@ -40,10 +42,21 @@ def search_cards(
     return service.search_cards(session, where, sort=sort, offset=offset, limit=limit)
 
 
-@router.get("/searches/{search_id}/plot-data", response_model=PlotData, responses=NOT_FOUND)
+@router.get(
+    "/searches/{search_id}/plot-data",
+    response_model=PlotData,
+    responses={
+        **NOT_FOUND,
+        422: {
+            "model": ErrorResponse,
+            "description": "`response_too_large`: ask with `params=false`, fewer curves or points.",
+        },
+    },
+)
 def plot_data(
     search_id: SearchId,
     session: ReadSessionDep,
+    settings: SettingsDep,
     max_curves: Annotated[int, Query(ge=1, le=5000, description="Learning curves at most.")] = 1000,
     max_points_per_curve: Annotated[int, Query(ge=2, le=1000, description="Points per curve at most.")] = 100,
     params: Annotated[
@@ -59,6 +72,17 @@ def plot_data(
         max_points_per_curve=max_points_per_curve,
         with_params=params,
     )
+
+    def refuse(size: int) -> ResponseTooLarge:
+        # Every trial or none: the plots need the whole search, and the parameters are what grows.
+        return ResponseTooLarge(
+            "params" if params else "max_curves",
+            f"the plot data of search {search_id} takes {mib(size)}, more than the response limit of "
+            f"{mib(settings.max_response_bytes)} (CAVIAR_MAX_RESPONSE_BYTES); ask with params=false, "
+            "fewer max_curves or max_points_per_curve, or page through "
+            f"/searches/{search_id}/trials",
+        )
+
     # Serialised by pydantic in one pass: given the model, FastAPI would first validate its 10,000-long
     # columns again and then encode them with the standard json module (a quarter of the request).
-    return Response(data.model_dump_json(), media_type="application/json")
+    return document_response(data.model_dump_json(), max_bytes=settings.max_response_bytes, refuse=refuse)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +18,7 @@ from app.domain.recently_used import RecentlyUsed
 from app.domain.space import SearchSpace
 from app.domain.strategies import TrialRecord
 from app.domain.trial_state import TrialState
-from app.errors import Conflict, InvalidSpec
+from app.errors import ClientDisconnected, Conflict, InvalidSpec
 from app.services.ask_tell import Enqueue
 from app.services.searches import check_may_change, create_search, get_search
 from app.services.spec_model import SearchSpec
@@ -37,31 +40,59 @@ class ConfigurationSummary:
     trial_ids: list[int]
 
 
+log = logging.getLogger(__name__)
 IMPORTANCE_CACHE_SIZE = 64
 _importance_cache: RecentlyUsed[dict[str, Any]] = RecentlyUsed(IMPORTANCE_CACHE_SIZE)
 
 
-def importance(session: Session, search_id: int, *, max_trials: int) -> dict[str, Any]:
-    """Importance fitted on the latest `max_trials` completed trials (bounds the work of one request).
+def importance(
+    session: Session,
+    search_id: int,
+    *,
+    max_trials: int,
+    seconds: float,
+    cancelled: threading.Event | None = None,
+) -> dict[str, Any]:
+    """Importance fitted on the latest `max_trials` completed trials for at most about `seconds` (bounds the
+    work of one request); `complete: False` when the time ran out first. Once `cancelled` is set (the
+    client left) the fit is abandoned: ClientDisconnected, and nothing is kept.
 
     A fit takes seconds on a large search, and the dashboard asks again on every refresh: the result is
     kept per process for the completed trials it saw (their count and highest number: a completed
-    trial's value never changes), so it is computed again only once another trial has completed.
+    trial's value never changes), so it is computed again only once another trial has completed. A
+    result cut short by the time budget is kept as it is, marked incomplete: fitting again with the same
+    budget would cost as much and give no more.
     """
     search = get_search(session, search_id)
     trials = TrialRepository(session)
     # The database and the search's creation time too: another database (or the same one emptied) can
     # hold another search under the same id.
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
-    key = (database, search_id, search.created_at, max_trials, *trials.completed_mark(search_id))
+    mark = trials.completed_mark(search_id)
+    key = (database, search_id, search.created_at, max_trials, seconds, *mark)
     cached = _importance_cache.get(key)
     if cached is not None:
         return cached
     completed = [TrialRecord(*row) for row in trials.latest_completed(search_id, max_trials)]
     space = SearchSpace.from_spec(search.spec["space"])
+    deadline = time.monotonic() + seconds
+
+    def stop() -> bool:
+        if cancelled is not None and cancelled.is_set():
+            raise ClientDisconnected(f"importance of search {search_id}: the client disconnected")
+        return time.monotonic() >= deadline
+
     result = hyperparameter_importance(
-        space, [record for record in completed if record.has_result], seed=search.seed
+        space, [record for record in completed if record.has_result], seed=search.seed, stop=stop
     )
+    if not result["complete"]:
+        log.info(
+            "importance of search %s: time budget of %g s spent after %s trees and %s shuffles",
+            search_id,
+            seconds,
+            result["n_trees"],
+            result["n_repeats"],
+        )
     _importance_cache.put(key, result)
     return result
 

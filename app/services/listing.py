@@ -60,10 +60,17 @@ class PageRequest:
     limit: int = 100
 
 
+def _no_cursor(index: int) -> dict[str, Any]:
+    raise IndexError(f"no cursor after item {index}")
+
+
 @dataclass(frozen=True)
 class Listed(Generic[T]):
+    """A page; `cursor_after(i)` continues after `items[i]`, for a caller that ends the page early."""
+
     items: list[T]
     next_cursor: dict[str, Any] | None
+    cursor_after: Callable[[int], dict[str, Any]] = _no_cursor
 
 
 @dataclass(frozen=True)
@@ -161,7 +168,7 @@ def workers(
         page=page,
     )
     views = [WorkerView(w, w.state != "stopped" and w.heartbeat_at >= cutoff) for w in listed.items]
-    return Listed(views, listed.next_cursor)
+    return Listed(views, listed.next_cursor, listed.cursor_after)
 
 
 def alive_cutoff(settings: Settings) -> datetime:
@@ -317,11 +324,14 @@ def _page(
     after = _position(page.cursor, sort, field, tiebreak_kind if tiebreaker is not None else None)
     rows = fetch(order, after, page.limit + 1)
     items = [item for item, _ in rows[: page.limit]]
-    if len(rows) <= page.limit:
-        return Listed(items, None)
-    last, key = rows[page.limit - 1]
-    tiebreak = tiebreak_of(last) if tiebreaker is not None else None
-    return Listed(items, {"sort": str(sort), "after": [field.to_position(key), tiebreak]})
+
+    def cursor_after(index: int) -> dict[str, Any]:
+        item, key = rows[index]
+        tiebreak = tiebreak_of(item) if tiebreaker is not None else None
+        return {"sort": str(sort), "after": [field.to_position(key), tiebreak]}
+
+    next_cursor = cursor_after(page.limit - 1) if len(rows) > page.limit else None
+    return Listed(items, next_cursor, cursor_after)
 
 
 def _position(cursor: Any, sort: Sort, field: SortField, tiebreak_kind: type | None) -> Position | None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.api.auth import CallerDep
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
 from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
-from app.api.pagination import decode_cursor, encode_cursor
+from app.api.pagination import decode_cursor
 from app.api.params import (
     CursorParam,
     NameFilter,
@@ -22,7 +22,9 @@ from app.api.params import (
     UpdatedSince,
     state_values,
 )
+from app.api.response_budget import list_response, mib, page_response
 from app.api.schemas import ErrorResponse, Page, SearchOut, SearchSummary, TrialOut
+from app.errors import ResponseTooLarge
 from app.services import listing
 from app.services import searches as service
 from app.services.idempotency import create_search_once
@@ -90,9 +92,10 @@ def create_search(
     return search_out(uow.session, search.id, settings)
 
 
-@router.get("", responses=CONDITIONAL)
+@router.get("", response_model=Page[SearchSummary], responses=CONDITIONAL)
 def list_searches(
     session: ReadSessionDep,
+    settings: SettingsDep,
     conditional: ConditionalDep,
     state: SearchStates = None,
     objective: NameFilter = None,
@@ -100,7 +103,7 @@ def list_searches(
     sort: SearchSort = None,
     cursor: CursorParam = None,
     limit: Limit = 50,
-) -> Page[SearchSummary]:
+) -> Response:
     """List searches, newest first; sort by `id`, `name`, `created_at`, `updated_at` or `finished_at`."""
     states = state_values(state)
     conditional.check(
@@ -113,9 +116,11 @@ def list_searches(
         dataset=dataset,
         page=listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit),
     )
-    return Page(
-        items=[SearchSummary.model_validate(s) for s in listed.items],
-        next_cursor=encode_cursor(listed.next_cursor) if listed.next_cursor else None,
+    return page_response(
+        listed,
+        lambda search: SearchSummary.model_validate(search).model_dump_json(),
+        max_bytes=settings.max_response_bytes,
+        headers=conditional.headers,
     )
 
 
@@ -140,17 +145,18 @@ def cancel_search(
     return search_out(uow.session, search_id, settings)
 
 
-@router.get("/{search_id}/trials", responses={**NOT_FOUND, **CONDITIONAL})
+@router.get("/{search_id}/trials", response_model=Page[TrialOut], responses={**NOT_FOUND, **CONDITIONAL})
 def list_trials(
     search_id: SearchId,
     session: ReadSessionDep,
+    settings: SettingsDep,
     conditional: ConditionalDep,
     state: TrialStates = None,
     updated_since: UpdatedSince = None,
     sort: SortParam = None,
     cursor: CursorParam = None,
     limit: Limit = 100,
-) -> Page[TrialOut]:
+) -> Response:
     """Trials of a search with params, state and final metrics; in creation order (`number`) by default.
 
     `sort` takes a column (`number`, `id`, `value`, `attempt`, `created_at`, `updated_at`, `started_at`,
@@ -167,15 +173,35 @@ def list_trials(
         updated_since=updated_since,
         page=listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit),
     )
-    return Page(
-        items=[TrialOut.model_validate(t) for t in listed.items],
-        next_cursor=encode_cursor(listed.next_cursor) if listed.next_cursor else None,
+    return page_response(
+        listed, trial_json, max_bytes=settings.max_response_bytes, headers=conditional.headers
     )
 
 
-@router.get("/{search_id}/best", responses=NOT_FOUND)
+@router.get(
+    "/{search_id}/best",
+    response_model=list[TrialOut],
+    responses={**NOT_FOUND, 422: {"model": ErrorResponse, "description": "`response_too_large`: ask fewer."}},
+)
 def best_trials(
-    search_id: SearchId, session: ReadSessionDep, k: Annotated[int, Query(ge=1, le=100)] = 5
-) -> list[TrialOut]:
+    search_id: SearchId,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    k: Annotated[int, Query(ge=1, le=100)] = 5,
+) -> Response:
     """The k best completed trials, best first, by the search's metric and direction."""
-    return [TrialOut.model_validate(t) for t in service.best_trials(session, search_id, k)]
+
+    def refuse(fitting: int) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            "k",
+            f"the {k} best trials pass the response limit of {mib(settings.max_response_bytes)} "
+            f"(CAVIAR_MAX_RESPONSE_BYTES); ask for k={max(fitting, 1)} or page through "
+            f"/searches/{search_id}/trials?sort=-value (or sort=value when minimizing)",
+        )
+
+    best = service.best_trials(session, search_id, k)
+    return list_response(map(trial_json, best), max_bytes=settings.max_response_bytes, refuse=refuse)
+
+
+def trial_json(trial: Any) -> str:
+    return TrialOut.model_validate(trial).model_dump_json()

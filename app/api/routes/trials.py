@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
-from app.api.deps import ReadSessionDep
-from app.api.pagination import decode_cursor, encode_cursor
+from app.api.deps import ReadSessionDep, SettingsDep
+from app.api.pagination import decode_cursor
 from app.api.params import (
     CursorParam,
     NameFilter,
@@ -18,8 +18,10 @@ from app.api.params import (
     UpdatedSince,
     state_values,
 )
+from app.api.response_budget import document_response, mib, page_response
+from app.api.routes.searches import trial_json
 from app.api.schemas import CurvePoint, ErrorResponse, Page, TrialDetail, TrialOut
-from app.errors import NotFound
+from app.errors import NotFound, ResponseTooLarge
 from app.services import listing
 from app.storage.keyset import MAX_INT
 from app.storage.repositories import TrialRepository
@@ -28,9 +30,10 @@ router = APIRouter(prefix="/trials", tags=["trials"])
 CONDITIONAL: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC}
 
 
-@router.get("", responses=CONDITIONAL)
+@router.get("", response_model=Page[TrialOut], responses=CONDITIONAL)
 def list_all_trials(
     session: ReadSessionDep,
+    settings: SettingsDep,
     conditional: ConditionalDep,
     objective: NameFilter = None,
     dataset: Annotated[
@@ -42,7 +45,7 @@ def list_all_trials(
     sort: SortParam = None,
     cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> Page[TrialOut]:
+) -> Response:
     """Trials across searches, e.g. `?objective=mlp&dataset=digits&state=completed&sort=-dev_accuracy`.
 
     Newest first by default; `sort` takes a trial column or any final metric name, NULLs last.
@@ -57,14 +60,29 @@ def list_all_trials(
     conditional.check(listing.all_trials_fingerprint(session, **filters))
     page = listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit)
     listed = listing.all_trials(session, page=page, **filters)
-    return Page(
-        items=[TrialOut.model_validate(t) for t in listed.items],
-        next_cursor=encode_cursor(listed.next_cursor) if listed.next_cursor else None,
+    return page_response(
+        listed, trial_json, max_bytes=settings.max_response_bytes, headers=conditional.headers
     )
 
 
-@router.get("/{trial_id}", responses={404: {"model": ErrorResponse}, **CONDITIONAL})
-def get_trial(trial_id: TrialId, session: ReadSessionDep, conditional: ConditionalDep) -> TrialDetail:
+@router.get(
+    "/{trial_id}",
+    response_model=TrialDetail,
+    responses={
+        404: {"model": ErrorResponse},
+        422: {"model": ErrorResponse, "description": "`response_too_large`: ask with `curve=false`."},
+        **CONDITIONAL,
+    },
+)
+def get_trial(
+    trial_id: TrialId,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    conditional: ConditionalDep,
+    with_curve: Annotated[
+        bool, Query(alias="curve", description="false: leave `curve` empty (the trial alone).")
+    ] = True,
+) -> Response:
     """A trial with its per-epoch learning curve."""
     conditional.check(listing.trial_fingerprint(session, trial_id))
     trials = TrialRepository(session)
@@ -72,7 +90,22 @@ def get_trial(trial_id: TrialId, session: ReadSessionDep, conditional: Condition
     if trial is None:
         raise NotFound(f"trial {trial_id} does not exist")
     points: dict[int, dict[str, float | None]] = {}
-    for point in trials.curve(trial_id):
+    for point in trials.curve(trial_id) if with_curve else ():
         points.setdefault(point.step, {})[point.name] = point.value
     curve = [CurvePoint(step=step, metrics=metrics) for step, metrics in sorted(points.items())]
-    return TrialDetail(**TrialOut.model_validate(trial).model_dump(), curve=curve)
+    detail = TrialDetail(**TrialOut.model_validate(trial).model_dump(), curve=curve)
+
+    def refuse(size: int) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            "curve",
+            f"trial {trial_id} with its learning curve of {len(curve)} steps takes {mib(size)}, more than "
+            f"the response limit of {mib(settings.max_response_bytes)} (CAVIAR_MAX_RESPONSE_BYTES); "
+            "ask with curve=false",
+        )
+
+    return document_response(
+        detail.model_dump_json(),
+        max_bytes=settings.max_response_bytes,
+        refuse=refuse,
+        headers=conditional.headers,
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
 from app.api.deps import ReadSessionDep, SettingsDep
-from app.api.pagination import decode_cursor, encode_cursor
+from app.api.pagination import decode_cursor
 from app.api.params import CursorParam, WorkerSort
+from app.api.response_budget import page_response
 from app.api.schemas import Page
 from app.services import listing
 from app.settings import Settings
@@ -37,7 +38,9 @@ class WorkerOut(BaseModel):
     )
 
 
-@router.get("", responses={200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC})
+@router.get(
+    "", response_model=Page[WorkerOut], responses={200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC}
+)
 def list_workers(
     session: ReadSessionDep,
     settings: SettingsDep,
@@ -47,7 +50,7 @@ def list_workers(
     sort: WorkerSort = None,
     cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> Page[WorkerOut]:
+) -> Response:
     """Every worker that registered; sort by `id` (default), `host`, `started_at` or `heartbeat_at`."""
     states = list(state or ())
     conditional.check(listing.workers_fingerprint(session, settings, states=states), _alive_bucket(settings))
@@ -58,10 +61,14 @@ def list_workers(
         alive=alive,
         page=listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit),
     )
-    items = [
-        WorkerOut.model_validate({**_columns(view.worker), "alive": view.alive}) for view in listed.items
-    ]
-    return Page(items=items, next_cursor=encode_cursor(listed.next_cursor) if listed.next_cursor else None)
+    return page_response(
+        listed,
+        lambda view: WorkerOut.model_validate(
+            {**_columns(view.worker), "alive": view.alive}
+        ).model_dump_json(),
+        max_bytes=settings.max_response_bytes,
+        headers=conditional.headers,
+    )
 
 
 def _alive_bucket(settings: Settings) -> int:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from app.domain.importance import hyperparameter_importance
+from app.domain.importance import REPEATS, TREES, TREES_PER_BATCH, hyperparameter_importance
 from app.domain.space import SearchSpace
 from app.domain.strategies import TrialRecord
 from app.errors import Conflict
@@ -60,3 +60,48 @@ def test_importance_needs_enough_completed_trials() -> None:
 def test_constant_metric_gives_every_parameter_zero() -> None:
     history = [TrialRecord(t.number, t.params, "completed", 1.0) for t in _history(10)]
     assert set(hyperparameter_importance(SPACE, history, seed=0)["importances"].values()) == {0.0}
+
+
+def test_a_full_fit_says_it_is_complete_and_what_it_stands_on() -> None:
+    result = hyperparameter_importance(SPACE, _history(30), seed=2)
+    assert result["complete"] is True
+    assert (result["n_trees"], result["n_repeats"]) == (TREES, REPEATS)
+
+
+def test_stop_ends_the_forest_early_and_the_answer_says_so() -> None:
+    asked = []
+
+    def stop_at_third_question() -> bool:
+        asked.append(1)
+        return len(asked) >= 3
+
+    result = hyperparameter_importance(SPACE, _history(30), seed=2, stop=stop_at_third_question)
+    assert result["complete"] is False
+    assert result["n_trees"] == 2 * TREES_PER_BATCH, "two batches grown before the third question"
+    assert result["n_repeats"] == 1, "one shuffle of every parameter, then stopped"
+    assert set(result["importances"]) == set(SPACE.names)
+    assert sum(result["importances"].values()) == pytest.approx(1.0)
+
+
+def test_stop_from_the_start_still_answers_from_one_batch_of_each() -> None:
+    result = hyperparameter_importance(SPACE, _history(30), seed=2, stop=lambda: True)
+    assert (result["complete"], result["n_trees"], result["n_repeats"]) == (False, TREES_PER_BATCH, 1)
+    assert list(result["importances"])[0] == "learning_rate"
+
+
+class Abandoned(Exception):
+    pass
+
+
+def test_an_exception_from_stop_abandons_the_fit_at_once() -> None:
+    asked = []
+
+    def client_leaves_at_third_question() -> bool:
+        asked.append(1)
+        if len(asked) == 3:
+            raise Abandoned
+        return False
+
+    with pytest.raises(Abandoned):
+        hyperparameter_importance(SPACE, _history(30), seed=2, stop=client_leaves_at_third_question)
+    assert len(asked) == 3, "no batch was started after the exception"

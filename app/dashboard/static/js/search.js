@@ -21,7 +21,7 @@ export async function renderSearch(view, searchId) {
   // The history needs no parameters and no curves: that small read comes first, alone, and the first
   // screen needs nothing more; the full one, for the plots below, is read while the history is drawn.
   const historyRead = getJson(`/dashboard/api/searches/${searchId}/plot-data?params=false&curves=false`);
-  const dataRead = historyRead.then(() => getJson(`/dashboard/api/searches/${searchId}/plot-data`));
+  const dataRead = historyRead.then(() => readPlotData(searchId));
   const search = await getJson(`/searches/${searchId}`);
   const params = tunableParams(search.spec.space);
   view.innerHTML = skeleton(search, params);
@@ -46,6 +46,14 @@ export async function renderSearch(view, searchId) {
   async function drawAll(searchNow, plotData, { history = true } = {}) {
     current = searchNow;
     renderHeader(view, searchNow);
+    if (plotData.tooLarge) {
+      for (const selector of ["#plot-curves", "#plot-parallel", "#plot-slices"]) {
+        $(selector).innerHTML = `<p class="note">Not drawn: ${esc(plotData.tooLarge)}</p>`;
+        $(selector).dataset.drawn = "true";
+      }
+      if (history) await timed("history", $("#plot-history"), () => drawHistory($("#plot-history"), plotData));
+      return;
+    }
     const numberOf = new Map(plotData.trials.id.map((id, i) => [id, plotData.trials.number[i]]));
     const rounds = searchNow.strategy?.rounds;
     const drawn = [
@@ -88,7 +96,7 @@ export async function renderSearch(view, searchId) {
 
   async function refresh() {
     const [searchNow, plotData] = await Promise.all([
-      getJson(`/searches/${searchId}`), getJson(`/dashboard/api/searches/${searchId}/plot-data`),
+      getJson(`/searches/${searchId}`), readPlotData(searchId),
     ]);
     await drawAll(searchNow, plotData);
     await Promise.all([table.reload(), refreshImportance(searchNow.state !== "running")]);
@@ -115,6 +123,18 @@ export async function renderSearch(view, searchId) {
   document.body.dataset.complete = `search-${searchId}`;
   const unfollow = search.state === "running" ? followSearch(searchId, data.last_event_id, refresh) : null;
   return () => { lazy.stop(); if (unfollow) unfollow(); };
+}
+
+// Past CAVIAR_MAX_RESPONSE_BYTES (parameters of huge values) the full plot data is refused: what is left
+// to draw is the history, read without parameters and curves; the other plots say why they are empty.
+async function readPlotData(searchId) {
+  try {
+    return await getJson(`/dashboard/api/searches/${searchId}/plot-data`);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "response_too_large") throw error;
+    const history = await getJson(`/dashboard/api/searches/${searchId}/plot-data?params=false&curves=false`);
+    return { ...history, tooLarge: error.message };
+  }
 }
 
 function skeleton(search, params) {
