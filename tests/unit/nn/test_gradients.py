@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.nn.helpers import make_network, random_problem
@@ -55,6 +55,9 @@ shapes = st.fixed_dictionaries(
 def test_backward_matches_numerical_gradient(
     activation: str, l2: float, batch_norm: bool, output: str, shape: dict[str, object]
 ) -> None:
+    # Batch norm over 2 or 3 examples is near-degenerate (each unit's normalised values are about ±1
+    # whatever the input): gradients of hundreds, whose finite differences miss by more than 1e-7.
+    assume(not batch_norm or shape["m"] >= 4)
     n_classes = 2 if output == "sigmoid" else shape["n_classes"]
     network = make_network(
         shape["n_features"],
