@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.services.trial_runs import ClaimedRun, record_epoch
@@ -27,6 +27,7 @@ class WorkerTrialContext:
         self.last_step: int | None = None
         self.last_metrics: dict[str, float] = {}
         self.stop_reason: str | None = None  # "pruned" | "claim_lost" | "shutdown"
+        self._save_checkpoint: Callable[[], bytes] | None = None
 
     @property
     def trial_id(self) -> int:
@@ -54,12 +55,25 @@ class WorkerTrialContext:
             self._curve[step] = float(value)
         self.last_step = step
         self.last_metrics = {name: float(value) for name, value in metrics.items()}
+        save = self._save_checkpoint
+        checkpoint = save() if save is not None and self.run.checkpoint_due(step) else None
+        resume = self.run.resume
+        # An objective that could not use the checkpoint starts over: its reports replace the kept points.
+        replaces = resume is not None and step <= resume.step
         with session_scope(self._database_url) as session:
-            verdict = record_epoch(session, self.run, step, metrics, self._curve)
+            verdict = record_epoch(
+                session, self.run, step, metrics, self._curve, checkpoint, replaces=replaces
+            )
         if verdict.claim_lost:
             self.stop_reason = "claim_lost"
         elif verdict.prune and self.stop_reason is None:
             self.stop_reason = "pruned"
+
+    def resume_from(self) -> bytes | None:
+        return self.run.resume.content if self.run.resume is not None else None
+
+    def checkpoint_with(self, save: Callable[[], bytes]) -> None:
+        self._save_checkpoint = save
 
     def should_stop(self) -> bool:
         if self._shutdown.is_set() and self.stop_reason is None:
