@@ -25,6 +25,12 @@ EPOCHS = 30
 KILL_AFTER = 20
 
 
+@pytest.fixture
+def stack_extra_env() -> dict[str, str]:
+    """A checkpoint after every epoch: the default time floor (10 s) would leave none in a 1.5 s run."""
+    return {"CAVIAR_CHECKPOINT_MIN_SECONDS": "0"}
+
+
 def _spec() -> dict[str, Any]:
     """One trial, about 50 ms an epoch: batches of 2 make epochs slow enough to kill one mid-run."""
     spec = quick_spec(budget={"max_trials": 1, "max_parallel": 1}, seed=11)

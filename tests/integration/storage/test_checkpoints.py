@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 from sqlalchemy import select
 
 from app.domain.trial_state import TrialState
@@ -10,6 +13,8 @@ from app.storage.db import session_scope
 from app.storage.models import Event, TrialCheckpoint
 from app.storage.repositories import CheckpointRepository, TrialRepository
 from tests.integration.storage.factories import add_search_with_trials
+from workers.dataset_cache import DatasetCache
+from workers.trial_context import WorkerTrialContext
 
 
 def _metrics(accuracy: float) -> dict[str, float]:
@@ -111,3 +116,27 @@ def test_a_checkpoint_goes_with_its_trial(database_url: str) -> None:
         session.delete(session.get(type(search), search.id))
 
     assert _checkpoint(database_url, trial.id) is None
+
+
+def test_a_worker_checkpoints_no_more_often_than_its_time_floor(database_url: str, tmp_path: Path) -> None:
+    with session_scope(database_url) as session:
+        _, trials = add_search_with_trials(session, n_trials=2)
+        runs = [claim_trial(session, trial.id, "w1") for trial in trials]
+    saved: dict[int, list[int]] = {}
+    for run, floor in zip(runs, (3600.0, 0.0), strict=True):
+        assert run is not None
+        context = WorkerTrialContext(
+            run,
+            database_url,
+            DatasetCache(database_url, tmp_path),
+            threading.Event(),
+            checkpoint_min_seconds=floor,
+        )
+        taken = saved.setdefault(run.trial_id, [])
+        context.checkpoint_with(lambda taken=taken: (taken.append(1), b"state")[1])
+        for step in (1, 2, 3):
+            context.report(step, dev_accuracy=0.5)
+    # An hour's floor: no checkpoint in a short run (nothing stored); none: one after every epoch.
+    first, second = (run.trial_id for run in runs if run is not None)
+    assert (len(saved[first]), _checkpoint(database_url, first)) == (0, None)
+    assert (len(saved[second]), _checkpoint(database_url, second)) == (3, (3, 1, b"state"))
