@@ -52,6 +52,14 @@ class Settings(BaseSettings):
         description="A running trial whose worker has not heartbeated for this long is re-queued.",
     )
     heartbeat_seconds: float = Field(default=2.0, gt=0, description="How often workers heartbeat.")
+    # An epoch of a small network takes milliseconds and its checkpoint as long again on PostgreSQL: a
+    # floor in time keeps the tax negligible, and a crash loses at most this much training.
+    checkpoint_min_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="A worker stores a trial's checkpoint at most this often (and not before this long into "
+        "its run), whatever the spec's checkpoint_every says.",
+    )
     reconcile_seconds: float = Field(
         default=2.0, gt=0, description="How often each worker re-queues trials whose lease expired."
     )

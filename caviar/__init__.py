@@ -8,7 +8,15 @@ Importing `caviar` never imports the server (`app`, `workers`): it needs httpx a
 from caviar._async import AsyncCaviarClient
 from caviar._endpoints import DEFAULT_API_URL
 from caviar._errors import CaviarAPIError
-from caviar._objective import Dataset, InvalidParams, Objective, Trial, TrialDiverged, TrialPruned
+from caviar._objective import (
+    CheckpointingTrial,
+    Dataset,
+    InvalidParams,
+    Objective,
+    Trial,
+    TrialDiverged,
+    TrialPruned,
+)
 from caviar._sync import CaviarClient
 from caviar._transport import RetryPolicy
 
@@ -17,6 +25,7 @@ __all__ = [
     "AsyncCaviarClient",
     "CaviarAPIError",
     "CaviarClient",
+    "CheckpointingTrial",
     "Dataset",
     "InvalidParams",
     "Objective",

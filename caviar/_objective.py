@@ -71,5 +71,23 @@ class Trial(Protocol):
         ...
 
 
+@runtime_checkable
+class CheckpointingTrial(Trial, Protocol):
+    """A trial that keeps an objective's checkpoints across attempts (the workers' trials do): a trial whose
+    worker dies resumes from its last checkpoint instead of starting over. An objective checks for it with
+    `isinstance(trial, CheckpointingTrial)`; other trials (tests, `caviar.optimize`) need not offer it."""
+
+    def resume_from(self) -> bytes | None:
+        """The checkpoint an earlier attempt of this trial left, to continue from (its next report is the
+        step after the checkpoint's); None: start from scratch."""
+        ...
+
+    def checkpoint_with(self, save: Callable[[], bytes]) -> None:
+        """Have `save()` called after the reports the search keeps a checkpoint for (every
+        `checkpoint_every` steps), its bytes stored with that report for `resume_from`. The bytes are
+        data handed to another process: never make them something that runs code when read (no pickle)."""
+        ...
+
+
 Objective = Callable[[Mapping[str, Any], Trial], Mapping[str, float]]
 """`objective(params, trial) -> final metrics`; register it under the `caviar.objectives` entry point."""

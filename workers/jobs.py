@@ -65,7 +65,13 @@ def _run(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release"
 def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "platform", "lost"]:
     """Run the objective; returns the outcome to record, "release" on shutdown, "platform" after a Redis
     or database error (the trial goes back to the queue), "lost" if the claim went."""
-    context = WorkerTrialContext(run, runtime.settings.database_url, runtime.datasets, runtime.shutdown)
+    context = WorkerTrialContext(
+        run,
+        runtime.settings.database_url,
+        runtime.datasets,
+        runtime.shutdown,
+        checkpoint_min_seconds=runtime.settings.checkpoint_min_seconds,
+    )
     try:
         objective = get_objective(run.objective)
         metrics = dict(objective(run.params, context))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.services.trial_runs import ClaimedRun, record_epoch
@@ -17,9 +18,17 @@ class WorkerTrialContext:
     """One run of one trial. `stop_reason` says why `should_stop()` turned true, if it did."""
 
     def __init__(
-        self, run: ClaimedRun, database_url: str, datasets: DatasetCache, shutdown: threading.Event
+        self,
+        run: ClaimedRun,
+        database_url: str,
+        datasets: DatasetCache,
+        shutdown: threading.Event,
+        *,
+        checkpoint_min_seconds: float = 0.0,
     ) -> None:
         self.run = run
+        self._checkpoint_min_seconds = checkpoint_min_seconds
+        self._checkpointed_at = time.monotonic()  # the run's start: its first checkpoint waits too
         self._database_url = database_url
         self._datasets = datasets
         self._shutdown = shutdown
@@ -27,6 +36,7 @@ class WorkerTrialContext:
         self.last_step: int | None = None
         self.last_metrics: dict[str, float] = {}
         self.stop_reason: str | None = None  # "pruned" | "claim_lost" | "shutdown"
+        self._save_checkpoint: Callable[[], bytes] | None = None
 
     @property
     def trial_id(self) -> int:
@@ -54,12 +64,33 @@ class WorkerTrialContext:
             self._curve[step] = float(value)
         self.last_step = step
         self.last_metrics = {name: float(value) for name, value in metrics.items()}
+        checkpoint = self._checkpoint_if_due(step)
+        resume = self.run.resume
+        # An objective that could not use the checkpoint starts over: its reports replace the kept points.
+        replaces = resume is not None and step <= resume.step
         with session_scope(self._database_url) as session:
-            verdict = record_epoch(session, self.run, step, metrics, self._curve)
+            verdict = record_epoch(
+                session, self.run, step, metrics, self._curve, checkpoint, replaces=replaces
+            )
         if verdict.claim_lost:
             self.stop_reason = "claim_lost"
         elif verdict.prune and self.stop_reason is None:
             self.stop_reason = "pruned"
+
+    def _checkpoint_if_due(self, step: int) -> bytes | None:
+        save = self._save_checkpoint
+        if save is None or not self.run.checkpoint_due(step):
+            return None
+        if time.monotonic() - self._checkpointed_at < self._checkpoint_min_seconds:
+            return None
+        self._checkpointed_at = time.monotonic()
+        return save()
+
+    def resume_from(self) -> bytes | None:
+        return self.run.resume.content if self.run.resume is not None else None
+
+    def checkpoint_with(self, save: Callable[[], bytes]) -> None:
+        self._save_checkpoint = save
 
     def should_stop(self) -> bool:
         if self._shutdown.is_set() and self.stop_reason is None:

@@ -59,7 +59,10 @@ class CurvePoint(BaseModel):
 
 
 class TrialDetail(TrialOut):
-    curve: list[CurvePoint] = Field(description="Per-epoch metrics of the current attempt.")
+    curve: list[CurvePoint] = Field(
+        description="Per-epoch metrics of the current attempt, preceded by those of earlier attempts up to "
+        "the checkpoint it resumed from (one continuous line)."
+    )
 
 
 class SearchSummary(BaseModel):

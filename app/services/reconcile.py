@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.domain.trial_state import TrialState
 from app.queue import TrialJob, TrialQueues, jobs_alive
 from app.services.ask_tell import Enqueue, advance_search
+from app.services.checkpoints import prune_checkpoints
 from app.services.specs import EXTERNAL
 from app.services.trial_runs import requeue
 from app.settings import Settings
@@ -41,7 +42,7 @@ def _expire(session: Session, settings: Settings, now: datetime, expired: Sequen
     events = EventRepository(session)
     to_enqueue: Enqueue = []
     for trial in expired:
-        SearchRepository(session).get_for_update(trial.search_id)
+        search = SearchRepository(session).get_for_update(trial.search_id)
         if trial.attempt >= settings.max_attempts:
             error = f"lost: its worker stopped heartbeating in each of {trial.attempt} attempt(s)"
             if trials.transition(
@@ -55,6 +56,8 @@ def _expire(session: Session, settings: Settings, now: datetime, expired: Sequen
             ):
                 events.add(trial.search_id, "trial_failed", trial_id=trial.id, error=error)
                 to_enqueue += advance_search(session, trial.search_id, now)
+                maximize = search is not None and search.direction == "maximize"
+                prune_checkpoints(session, trial.search_id, maximize=maximize)
         else:
             log.warning("trial %s: lease of %s expired, re-queued", trial.id, trial.worker_id)
             to_enqueue += requeue(session, trial.search_id, trial.id, trial.attempt, reason="lease expired")

@@ -16,6 +16,7 @@ from app.domain.catalog import BUILTIN_OBJECTIVES
 from app.domain.trial_state import SearchState, TrialState
 from app.errors import Conflict, Forbidden, NotFound
 from app.services.ask_tell import Enqueue, advance_search
+from app.services.checkpoints import prune_checkpoints
 from app.services.spec_model import SearchSpec
 from app.services.specs import EXTERNAL, dataset_reference, strategy_for, validate_spec
 from app.settings import Settings
@@ -174,5 +175,6 @@ def cancel_search(session: Session, search_id: int, caller: Caller = ANYONE) -> 
     search.state = SearchState.CANCELLED.value
     search.finished_at = now
     search.updated_at = now
+    prune_checkpoints(session, search_id, maximize=search.direction == "maximize")
     EventRepository(session).add(search_id, "search_cancelled")
     return search

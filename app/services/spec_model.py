@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.strategies import DEFAULT_STRATEGY
+from app.services.checkpoints import DEFAULT_CHECKPOINT_EVERY
 
 EXAMPLE_SPEC: dict[str, Any] = {
     "name": "digits-random",
@@ -62,3 +63,10 @@ class SearchSpec(BaseModel):
     pruner: dict[str, Any] | None = None
     budget: Budget
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1, description="Random if omitted; stored.")
+    checkpoint_every: int = Field(
+        default=DEFAULT_CHECKPOINT_EVERY,
+        ge=0,
+        le=10_000,
+        description="Epochs between checkpoints of a running trial (0: none); a trial whose worker dies "
+        "resumes from its last one. Objectives that do not checkpoint ignore it.",
+    )

@@ -143,6 +143,7 @@ def _canonical(
         "pruner": pruner.to_spec(),
         "budget": spec.budget.model_dump(),
         "seed": seed,
+        "checkpoint_every": spec.checkpoint_every,
     }
 
 

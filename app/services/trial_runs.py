@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
@@ -13,6 +13,14 @@ from sqlalchemy.orm import Session
 from app.domain.pruners import CurveRecord, build_pruner
 from app.domain.trial_state import SearchState, TrialState
 from app.services.ask_tell import Enqueue, advance_search, jobs_of
+from app.services.checkpoints import (
+    DEFAULT_CHECKPOINT_EVERY,
+    ResumePoint,
+    checkpoint_due,
+    prune_checkpoints,
+    resume_point,
+    save_checkpoint,
+)
 from app.services.specs import dataset_reference
 from app.storage.models import Search, Trial, utcnow
 from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
@@ -41,6 +49,13 @@ class ClaimedRun:
     metric: str
     direction: str
     pruner: dict[str, Any] | None
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
+    """Epochs between checkpoints (0: none)."""
+    resume: ResumePoint | None = field(default=None, repr=False)
+    """The checkpoint this attempt starts from, left by an earlier one; None: start from scratch."""
+
+    def checkpoint_due(self, step: int) -> bool:
+        return checkpoint_due(step, self.checkpoint_every)
 
 
 @dataclass(frozen=True)
@@ -72,9 +87,23 @@ def claim_trial(session: Session, trial_id: int, worker_id: str) -> ClaimedRun |
         return None
     search = SearchRepository(session).get(trial.search_id)
     assert search is not None  # trials cascade with their search
-    trials.clear_curve(trial_id)  # a previous, lost attempt's points
-    EventRepository(session).add(search.id, "trial_started", trial_id=trial_id, attempt=trial.attempt)
-    return run_of(trial, search, trial.attempt)
+    events = EventRepository(session)
+    events.add(search.id, "trial_started", trial_id=trial_id, attempt=trial.attempt)
+    resume = resume_point(session, trial_id)
+    if resume is None:
+        trials.clear_curve(trial_id)  # a previous, lost attempt's points
+    else:
+        # The curve up to the checkpoint stays: the run continues it, so it reads as one line.
+        trials.clear_curve_after(trial_id, resume.step)
+        events.add(
+            search.id,
+            "trial_resumed",
+            trial_id=trial_id,
+            attempt=trial.attempt,
+            step=resume.step,
+            from_attempt=resume.attempt,
+        )
+    return replace(run_of(trial, search, trial.attempt), resume=resume)
 
 
 def run_of(trial: Trial, search: Search, attempt: int) -> ClaimedRun:
@@ -93,17 +122,31 @@ def run_of(trial: Trial, search: Search, attempt: int) -> ClaimedRun:
         metric=search.metric,
         direction=search.direction,
         pruner=search.spec.get("pruner"),
+        checkpoint_every=search.spec.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY),
     )
 
 
 def record_epoch(
-    session: Session, run: ClaimedRun, step: int, metrics: Mapping[str, float], own_curve: Mapping[int, float]
+    session: Session,
+    run: ClaimedRun,
+    step: int,
+    metrics: Mapping[str, float],
+    own_curve: Mapping[int, float],
+    checkpoint: bytes | None = None,
+    *,
+    replaces: bool = False,
 ) -> EpochVerdict:
-    """Store one learning-curve point, renew the lease and ask the pruner; `own_curve` includes `step`."""
+    """Store one learning-curve point (and the checkpoint taken after it), renew the lease and ask the
+    pruner; `own_curve` includes `step`. With `replaces`, a point already stored at `step` gives way."""
     trials = TrialRepository(session)
-    if not trials.touch_lease(run.trial_id, run.attempt, utcnow()):
+    now = utcnow()
+    if not trials.touch_lease(run.trial_id, run.attempt, now):
         return EpochVerdict(claim_lost=True)
+    if checkpoint is not None:
+        save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
     values = {name: finite_or_none(float(value)) for name, value in metrics.items()}
+    if replaces:
+        trials.clear_curve_step(run.trial_id, step)
     trials.add_curve_point(run.trial_id, step, values)
     EventRepository(session).add(
         run.search_id, "epoch", trial_id=run.trial_id, attempt=run.attempt, step=step, metrics=values
@@ -146,9 +189,11 @@ def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue
         error=outcome.error,
         pruned_step=outcome.pruned_step,
     )
-    if search is None or search.state != SearchState.RUNNING:
-        return []
-    return advance_search(session, run.search_id, now)
+    running = search is not None and search.state == SearchState.RUNNING
+    to_enqueue = advance_search(session, run.search_id, now) if running else []
+    # After advancing: a search that failed just now cancelled its other trials, whose checkpoints go too.
+    prune_checkpoints(session, run.search_id, maximize=run.direction == "maximize")
+    return to_enqueue
 
 
 def release_trial(session: Session, run: ClaimedRun, *, reason: str = "worker stopped") -> Enqueue:

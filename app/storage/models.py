@@ -1,4 +1,5 @@
-"""SQLAlchemy models: searches, trials, per-epoch trial metrics, workers, events, datasets and API keys."""
+"""SQLAlchemy models: searches, trials, per-epoch trial metrics, trial checkpoints, workers, events, datasets
+and API keys."""
 
 from __future__ import annotations
 
@@ -168,6 +169,22 @@ class TrialMetric(Base):
     __table_args__ = (
         UniqueConstraint("trial_id", "name", "step", name="uq_trial_metrics_trial_id_name_step"),
     )
+
+
+class TrialCheckpoint(Base):
+    """The latest checkpoint of a trial: what its next attempt resumes from, on any machine. Written only by
+    the attempt holding the trial's claim, in the transaction of the epoch it follows."""
+
+    __tablename__ = "trial_checkpoints"
+
+    trial_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("trials.id", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[int] = mapped_column(Integer, doc="The epoch (learning-curve step) it was taken after.")
+    attempt: Mapped[int] = mapped_column(Integer, doc="The attempt of the trial that wrote it.")
+    size: Mapped[int] = mapped_column(Integer, doc="len(content), readable without reading the content.")
+    content: Mapped[bytes] = mapped_column(LargeBinary, doc="The objective's state (the MLP's: .npz bytes).")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Worker(Base):

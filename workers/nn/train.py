@@ -9,43 +9,29 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.domain.catalog.mlp_config import TrainConfig
-from caviar import Dataset, InvalidParams, TrialDiverged
+from caviar import Dataset, TrialDiverged
+from workers.nn.build import build_network, check_memory, optimizer_for, optimizer_step, output_units
+from workers.nn.checkpoint import CheckpointError, TrainingState, config_json, copy_exactly
+from workers.nn.curve import EpochMetrics, history_array, history_records
 from workers.nn.data import EpochShuffler, Split, Standardizer, batch_bounds, stratified_split
-from workers.nn.init import initialize
 from workers.nn.losses import evaluate_logits, targets
 from workers.nn.metrics import accuracy, binary_auc, positive_scores
-from workers.nn.network import EVAL_CHUNK_ROWS, Network
-from workers.nn.optimizers import OptimizerState, Step, make_step
-from workers.nn.params import layout_for
+from workers.nn.network import Network
+from workers.nn.optimizers import Step
 from workers.nn.schedules import learning_rate_at
-from workers.nn.workspace import workspace_bytes
 
-MAX_TRAINING_BYTES = 2**30
-PARAMETER_COPIES = 7
-"""Parameter-sized buffers: params, gradients, two moments, optimizer scratch, L2 scratch, best snapshot."""
-
-
-@dataclass(frozen=True)
-class EpochMetrics:
-    """One learning-curve point. train_cost is the training objective (cross-entropy + L2) averaged over the
-    epoch's mini-batches; dev_* are measured in evaluation mode; dev_auc only for two classes."""
-
-    epoch: int
-    train_cost: float
-    dev_cost: float
-    dev_accuracy: float
-    dev_auc: float | None = None
-
-    def as_dict(self) -> dict[str, float]:
-        """The metrics as a report: train_cost, dev_cost, dev_accuracy and, when defined, dev_auc."""
-        metrics = {
-            "train_cost": self.train_cost,
-            "dev_cost": self.dev_cost,
-            "dev_accuracy": self.dev_accuracy,
-        }
-        if self.dev_auc is not None:
-            metrics["dev_auc"] = self.dev_auc
-        return metrics
+__all__ = [
+    "EpochCallback",
+    "EpochMetrics",
+    "TrainResult",
+    "Trainer",
+    "build_network",
+    "evaluate",
+    "optimizer_step",
+    "output_units",
+    "run_epoch",
+    "train",
+]
 
 
 @dataclass
@@ -61,43 +47,6 @@ class TrainResult:
 
 
 EpochCallback = Callable[[EpochMetrics], None]
-
-
-def output_units(config: TrainConfig, n_classes: int) -> tuple[str, int]:
-    """The output layer: ("sigmoid", 1) for two classes unless softmax is asked, else ("softmax", C)."""
-    if n_classes < 2:
-        raise InvalidParams("dataset", f"needs at least 2 classes, got {n_classes}")
-    output = config.output
-    if output == "auto":
-        output = "sigmoid" if n_classes == 2 else "softmax"
-    if output == "sigmoid":
-        if n_classes != 2:
-            raise InvalidParams("output", f"sigmoid needs a binary dataset, this one has {n_classes} classes")
-        return "sigmoid", 1
-    return "softmax", n_classes
-
-
-def build_network(config: TrainConfig, n_features: int, n_classes: int, rng: np.random.Generator) -> Network:
-    """An initialised network for this config, n_features inputs and n_classes classes."""
-    output, n_outputs = output_units(config, n_classes)
-    layout = layout_for(n_features, config.units, n_outputs, config.batch_norm)
-    network = Network(
-        layout,
-        activation=config.activation,
-        output=output,
-        keep_probs=config.keep_probs,
-        l2=config.l2,
-        bn_momentum=config.bn_momentum,
-        dtype=np.dtype(config.dtype),
-    )
-    initialize(network.layers, config.init, config.init_scale, rng)
-    return network
-
-
-def optimizer_step(config: TrainConfig, network: Network) -> Step:
-    """The configured optimizer's step `(params, grads, lr)`, with fresh moments for `network`."""
-    state = OptimizerState.zeros(network.params.size, network.dtype)
-    return make_step(config.optimizer, state, config.beta, config.beta1, config.beta2, config.epsilon)
 
 
 def run_epoch(
@@ -129,83 +78,168 @@ def evaluate(network: Network, X: np.ndarray, y: np.ndarray) -> tuple[float, flo
 def train(
     config: TrainConfig, dataset: Dataset, rng: np.random.Generator, on_epoch: EpochCallback | None = None
 ) -> TrainResult:
-    """Train on `dataset`; the final metrics are dev_accuracy, dev_cost, train_cost, test_accuracy (when
-    test_fraction > 0), epochs (run), best_epoch and, for two classes, dev_auc.
+    """Train on `dataset` from scratch; see `Trainer.run` for the metrics and `on_epoch`."""
+    return Trainer(config, dataset, rng).run(on_epoch)
 
-    `on_epoch` sees every epoch's metrics and may raise to stop training (e.g. `TrialPruned`). With early
-    stopping on, training stops after `patience` epochs without a better dev accuracy (ties broken by a lower
-    dev cost) and the final metrics are those of the best epoch, whose weights are restored. Raises
-    `TrialDiverged` when the cost or a parameter stops being finite.
-    """
-    split_rng, init_rng, shuffle_rng, dropout_rng = rng.spawn(4)
-    dtype = np.dtype(config.dtype)
-    split = stratified_split(dataset.y, config.dev_fraction, config.test_fraction, split_rng)
-    X_train_raw = dataset.X[split.train]
-    standardizer = (
-        Standardizer.fit(X_train_raw)
-        if config.normalize_inputs
-        else Standardizer.identity(dataset.X.shape[1])
-    )
-    X_train = standardizer.transform(X_train_raw, dtype)
-    X_dev, y_dev = standardizer.transform(dataset.X[split.dev], dtype), dataset.y[split.dev]
-    _check_memory(config, dataset.X.shape[1], dataset.n_classes, X_train.shape[0])
-    network = build_network(config, dataset.X.shape[1], dataset.n_classes, init_rng)
-    step = optimizer_step(config, network)
-    n_outputs = network.layout.sizes[-1]
-    shuffler = EpochShuffler(X_train, targets(dataset.y[split.train], n_outputs, dtype))
-    bounds = batch_bounds(X_train.shape[0], config.batch_size)
 
-    history: list[EpochMetrics] = []
-    best: EpochMetrics | None = None
-    best_weights = network.snapshot()
-    for epoch in range(config.epochs):
+class Trainer:
+    """One training run, epoch by epoch. Between epochs its whole state can be saved (`checkpoint`) and put
+    back into a trainer built with the same config, dataset and seed (`restore`): the run then continues
+    bit-identically to one never interrupted."""
+
+    def __init__(self, config: TrainConfig, dataset: Dataset, rng: np.random.Generator) -> None:
+        split_rng, init_rng, self.shuffle_rng, self.dropout_rng = rng.spawn(4)
+        dtype = np.dtype(config.dtype)
+        self.config, self.dataset = config, dataset
+        self.split = stratified_split(dataset.y, config.dev_fraction, config.test_fraction, split_rng)
+        X_train_raw = dataset.X[self.split.train]
+        self.standardizer = (
+            Standardizer.fit(X_train_raw)
+            if config.normalize_inputs
+            else Standardizer.identity(dataset.X.shape[1])
+        )
+        X_train = self.standardizer.transform(X_train_raw, dtype)
+        self.X_dev = self.standardizer.transform(dataset.X[self.split.dev], dtype)
+        self.y_dev = dataset.y[self.split.dev]
+        check_memory(config, dataset.X.shape[1], dataset.n_classes, X_train.shape[0])
+        self.network = build_network(config, dataset.X.shape[1], dataset.n_classes, init_rng)
+        self.optimizer, self.step = optimizer_for(config, self.network)
+        n_outputs = self.network.layout.sizes[-1]
+        self.shuffler = EpochShuffler(X_train, targets(dataset.y[self.split.train], n_outputs, dtype))
+        self.bounds = batch_bounds(X_train.shape[0], config.batch_size)
+        self.history: list[EpochMetrics] = []
+        self.best: EpochMetrics | None = None
+        self.best_weights = self.network.snapshot()
+
+    def run(self, on_epoch: EpochCallback | None = None) -> TrainResult:
+        """Train until the last epoch or early stopping; the final metrics are dev_accuracy, dev_cost,
+        train_cost, test_accuracy (when test_fraction > 0), epochs (run), best_epoch and, for two classes,
+        dev_auc.
+
+        `on_epoch` sees every epoch's metrics and may raise to stop training (e.g. `TrialPruned`). With early
+        stopping on, training stops after `patience` epochs without a better dev accuracy (ties broken by a
+        lower dev cost) and the final metrics are those of the best epoch, whose weights are restored. Raises
+        `TrialDiverged` when the cost or a parameter stops being finite.
+        """
+        while not self.done():
+            record = self.run_one_epoch()
+            if on_epoch is not None:
+                on_epoch(record)
+        return self.result()
+
+    def done(self) -> bool:
+        """Whether the last epoch ran or early stopping says to stop (checked before an epoch, so a
+        restored run that had already met its stopping rule runs no further)."""
+        config = self.config
+        if len(self.history) >= config.epochs:
+            return True
+        return bool(
+            config.patience
+            and self.best is not None
+            and self.history[-1].epoch - self.best.epoch >= config.patience
+        )
+
+    def run_one_epoch(self) -> EpochMetrics:
+        """Train one epoch, evaluate on dev, update the best epoch; returns the new learning-curve point."""
+        config, network = self.config, self.network
+        epoch = len(self.history)
         lr = learning_rate_at(
             config.lr_decay, config.learning_rate, epoch, config.decay_rate, config.decay_steps
         )
-        permutation = shuffle_rng.permutation(X_train.shape[0])
+        permutation = self.shuffle_rng.permutation(self.shuffler.X.shape[0])
         with np.errstate(all="ignore"):
-            train_cost = run_epoch(network, step, shuffler, bounds, permutation, lr, dropout_rng)
+            train_cost = run_epoch(
+                network, self.step, self.shuffler, self.bounds, permutation, lr, self.dropout_rng
+            )
             _check_finite(network, train_cost, epoch + 1)
-            dev_cost, dev_accuracy, dev_auc = evaluate(network, X_dev, y_dev)
+            dev_cost, dev_accuracy, dev_auc = evaluate(network, self.X_dev, self.y_dev)
         if not math.isfinite(dev_cost):
             raise TrialDiverged(f"dev cost is {dev_cost} after epoch {epoch + 1}")
         record = EpochMetrics(epoch + 1, train_cost, dev_cost, dev_accuracy, dev_auc)
-        history.append(record)
-        if best is None or _improves(record, best):
-            best = record
+        self.history.append(record)
+        if self.best is None or _improves(record, self.best):
+            self.best = record
             if config.patience:
-                best_weights = network.snapshot()
-        if on_epoch is not None:
-            on_epoch(record)
-        if config.patience and record.epoch - best.epoch >= config.patience:
-            break
-    assert best is not None
-    final = history[-1]
-    if config.patience:
-        network.restore(best_weights)
-        final = best
-    metrics = {**final.as_dict(), "epochs": float(len(history)), "best_epoch": float(best.epoch)}
-    if split.test.size:
-        with np.errstate(all="ignore"):
-            X_test = standardizer.transform(dataset.X[split.test], dtype)
-            metrics["test_accuracy"] = evaluate(network, X_test, dataset.y[split.test])[1]
-    return TrainResult(metrics, history, network, split, standardizer)
+                self.best_weights = network.snapshot()
+        return record
 
+    def result(self) -> TrainResult:
+        """The final metrics (see `run`) of the epochs run so far; with early stopping, restores the best
+        weights."""
+        config, network, split = self.config, self.network, self.split
+        assert self.best is not None
+        final = self.history[-1]
+        if config.patience:
+            network.restore(self.best_weights)
+            final = self.best
+        metrics = {
+            **final.as_dict(),
+            "epochs": float(len(self.history)),
+            "best_epoch": float(self.best.epoch),
+        }
+        if split.test.size:
+            with np.errstate(all="ignore"):
+                X_test = self.standardizer.transform(self.dataset.X[split.test], network.dtype)
+                metrics["test_accuracy"] = evaluate(network, X_test, self.dataset.y[split.test])[1]
+        return TrainResult(metrics, self.history, network, split, self.standardizer)
 
-def _check_memory(config: TrainConfig, n_features: int, n_classes: int, m_train: int) -> None:
-    """Refuse a configuration whose buffers would exceed MAX_TRAINING_BYTES, before allocating any."""
-    layout = layout_for(n_features, config.units, output_units(config, n_classes)[1], config.batch_norm)
-    itemsize = np.dtype(config.dtype).itemsize
-    batch = min(config.batch_size, m_train) + 1
-    needed = PARAMETER_COPIES * layout.size * itemsize
-    needed += workspace_bytes(layout, config.keep_probs, batch, itemsize)
-    needed += workspace_bytes(layout, (1.0,) * config.n_layers, min(EVAL_CHUNK_ROWS, m_train), itemsize)
-    if needed > MAX_TRAINING_BYTES:
-        raise InvalidParams(
-            "hidden_units",
-            f"this network needs about {needed / 2**30:.1f} GiB, the limit is "
-            f"{MAX_TRAINING_BYTES / 2**30:.0f} GiB; use fewer or narrower layers or a smaller batch_size",
-        )
+    def checkpoint(self) -> bytes:
+        """The state after the epochs run so far, as bytes for `restore` (see workers/nn/checkpoint.py)."""
+        return TrainingState(
+            config=config_json(self.config),
+            epochs_done=len(self.history),
+            best_epoch=0 if self.best is None else self.best.epoch,
+            optimizer_steps=self.optimizer.step,
+            rng_states={
+                "shuffle": self.shuffle_rng.bit_generator.state,
+                "dropout": self.dropout_rng.bit_generator.state,
+            },
+            params=self.network.params,
+            running=self.network.running,
+            first_moment=self.optimizer.first_moment,
+            second_moment=self.optimizer.second_moment,
+            best_params=self._kept_best()[0],
+            best_running=self._kept_best()[1],
+            history=history_array(self.history),
+        ).to_bytes()
+
+    def _kept_best(self) -> tuple[np.ndarray, np.ndarray]:
+        """The best epoch's weights, which only early stopping ever puts back: empty arrays without it,
+        saving a quarter of a checkpoint's bytes."""
+        if self.config.patience:
+            return self.best_weights
+        return np.empty(0, self.network.dtype), np.empty(0, self.network.dtype)
+
+    def restore(self, data: bytes) -> int:
+        """Continue from a `checkpoint` of a run with the same config, dataset and seed; returns the epochs
+        it had done. Raises CheckpointError if the bytes are not such a checkpoint."""
+        state = TrainingState.from_bytes(data)
+        if state.config != config_json(self.config):
+            raise CheckpointError("the checkpoint was made with other hyperparameters")
+        try:
+            history = history_records(state.history)
+        except ValueError as error:
+            raise CheckpointError(str(error)) from error
+        if len(history) != state.epochs_done or not 0 <= state.best_epoch <= len(history):
+            raise CheckpointError("the checkpoint's learning curve does not match its epoch count")
+        try:
+            for target, saved in (
+                (self.network.params, state.params),
+                (self.network.running, state.running),
+                (self.optimizer.first_moment, state.first_moment),
+                (self.optimizer.second_moment, state.second_moment),
+                (self._kept_best()[0], state.best_params),
+                (self._kept_best()[1], state.best_running),
+            ):
+                copy_exactly(target, saved)
+            self.shuffle_rng.bit_generator.state = dict(state.rng_states["shuffle"])
+            self.dropout_rng.bit_generator.state = dict(state.rng_states["dropout"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"the checkpoint does not fit this run: {error}") from error
+        self.optimizer.step = state.optimizer_steps
+        self.history = history
+        self.best = history[state.best_epoch - 1] if state.best_epoch else None
+        return state.epochs_done
 
 
 def _improves(record: EpochMetrics, best: EpochMetrics) -> bool:

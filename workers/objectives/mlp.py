@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from app.domain.catalog.mlp_config import TrainConfig
 from app.domain.catalog.mlp_params import validate_params
-from caviar import Trial, TrialPruned
-from workers.nn.train import EpochMetrics, train
+from caviar import CheckpointingTrial, Dataset, Trial, TrialPruned
+from workers.nn.checkpoint import CheckpointError
+from workers.nn.train import EpochMetrics, Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,9 @@ def mlp(params: Mapping[str, Any], trial: Trial) -> dict[str, float]:
     raises `TrialPruned` when `trial.should_stop()` says so after a report; raises `TrialDiverged` when the
     cost stops being finite. Returns dev_accuracy, dev_cost, train_cost, test_accuracy, epochs, best_epoch
     and, for two classes, dev_auc.
+
+    A trial that keeps checkpoints (`CheckpointingTrial`) gets one after the epochs it asks for, and a later
+    attempt continues from the last one exactly as if it had never been interrupted.
     """
     config = validate_params(params)
     dataset = trial.load_dataset()
@@ -32,6 +37,27 @@ def mlp(params: Mapping[str, Any], trial: Trial) -> dict[str, float]:
             logger.info("trial %s pruned after epoch %d", trial.trial_id, metrics.epoch)
             raise TrialPruned()
 
-    result = train(config, dataset, np.random.default_rng(trial.seed), on_epoch)
+    trainer = _trainer(config, dataset, trial)
+    result = trainer.run(on_epoch)
     logger.debug("trial %s finished: %s", trial.trial_id, result.metrics)
     return result.metrics
+
+
+def _trainer(config: TrainConfig, dataset: Dataset, trial: Trial) -> Trainer:
+    """A trainer seeded by `trial.seed`, restored from the trial's last checkpoint if it left one this
+    trainer can read, and checkpointing as the trial asks."""
+    trainer = Trainer(config, dataset, np.random.default_rng(trial.seed))
+    if not isinstance(trial, CheckpointingTrial):
+        return trainer
+    checkpoint = trial.resume_from()
+    if checkpoint is not None:
+        try:
+            epochs_done = trainer.restore(checkpoint)
+            logger.info("trial %s: resumed after epoch %d", trial.trial_id, epochs_done)
+        except CheckpointError as error:
+            # Written by another trainer version, say: training from scratch is slower, not wrong. A new
+            # trainer, since a failed restore may have put back part of the state.
+            logger.warning("trial %s: checkpoint unusable (%s), training from scratch", trial.trial_id, error)
+            trainer = Trainer(config, dataset, np.random.default_rng(trial.seed))
+    trial.checkpoint_with(trainer.checkpoint)
+    return trainer

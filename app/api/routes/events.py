@@ -66,8 +66,8 @@ async def stream_events(
     ] = None,
 ) -> StreamingResponse:
     """Live progress: search_created, round_advanced, trial_started, epoch, trial_completed, trial_pruned,
-    trial_failed, trial_requeued, then search_completed, search_failed or search_cancelled, which ends
-    the stream."""
+    trial_failed, trial_requeued, trial_resumed, then search_completed, search_failed or search_cancelled,
+    which ends the stream."""
     start = _resume_position(last_event_id, after)
     await run_in_threadpool(_check_search, settings.database_url, search_id)
     return StreamingResponse(

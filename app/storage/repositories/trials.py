@@ -293,6 +293,12 @@ class TrialRepository:
     def clear_curve(self, trial_id: int) -> None:
         self.session.execute(delete(TrialMetric).where(TrialMetric.trial_id == trial_id))
 
+    def clear_curve_after(self, trial_id: int, step: int) -> None:
+        """Delete the trial's curve points after `step` (those of a lost attempt past its checkpoint)."""
+        self.session.execute(
+            delete(TrialMetric).where(TrialMetric.trial_id == trial_id, TrialMetric.step > step)
+        )
+
     def clear_curve_step(self, trial_id: int, step: int) -> None:
         self.session.execute(
             delete(TrialMetric).where(TrialMetric.trial_id == trial_id, TrialMetric.step == step)

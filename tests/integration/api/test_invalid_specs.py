@@ -48,6 +48,12 @@ CASES: list[tuple[str, Mutation, str]] = [
     ("metric the objective does not report", lambda spec: spec.__setitem__("metric", "f1"), "metric"),
     ("missing space", lambda spec: spec.pop("space"), "space"),
     ("unknown top-level field", lambda spec: spec.__setitem__("budgets", {}), "budgets"),
+    ("negative checkpoint_every", lambda spec: spec.__setitem__("checkpoint_every", -1), "checkpoint_every"),
+    (
+        "fractional checkpoint_every",
+        lambda spec: spec.__setitem__("checkpoint_every", 1.5),
+        "checkpoint_every",
+    ),
     (
         "grid finer than any budget",
         lambda spec: spec.__setitem__("strategy", {"kind": "grid", "points_per_axis": 10**6}),

@@ -29,6 +29,7 @@ def test_stored_spec_has_defaults_filled_in(client: TestClient) -> None:
     assert stored["space"]["learning_rate"]["scale"] == "log"
     assert stored["space"]["hidden_units"]["type"] == "int"
     assert stored["pruner"]["kind"] == "none"
+    assert stored["checkpoint_every"] == 1
 
 
 def test_same_spec_and_seed_give_the_same_configurations(client: TestClient) -> None:

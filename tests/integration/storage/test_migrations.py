@@ -17,3 +17,10 @@ def test_migrations_match_the_models(database_url: str) -> None:
 def test_an_installation_without_migrations_says_where_to_run_them(tmp_path: Path) -> None:
     with pytest.raises(MigrationsNotFound, match="pip install -e"):
         alembic_config("sqlite:///unused.db", migrations_dir=tmp_path)
+
+
+def test_the_latest_migration_downgrades_and_upgrades_again(database_url: str) -> None:
+    config = alembic_config(database_url)
+    command.downgrade(config, "-1")
+    command.upgrade(config, "head")
+    command.check(config)
