@@ -19,7 +19,12 @@ from tests.e2e.conftest import Stack, wait_finished
 from tests.integration.helpers import quick_spec
 from workers.nn.checkpoint import TrainingState
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # The production layout; storing, fencing and handing over checkpoints are tested on both databases
+    # in tests/integration/storage/test_checkpoints.py.
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+]
 
 EPOCHS = 30
 KILL_AFTER = 20
