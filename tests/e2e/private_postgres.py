@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from itertools import count
@@ -55,6 +56,8 @@ class PrivatePostgres:
         self.data = directory / "data"
         self.log = directory / "server.log"
         self._databases = count(1)
+        self._restarting: threading.Thread | None = None
+        self._restart_failure: PostgresCommandFailed | None = None
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.binaries / tool), *args]
@@ -71,9 +74,10 @@ class PrivatePostgres:
             "listen_addresses": "'127.0.0.1'",
             "port": str(self.port),
             "unix_socket_directories": f"'{self.directory}'",
+            # No fsync: a restart is not a power cut, the kernel keeps what was written. But commits
+            # stay synchronous: with synchronous_commit=off an immediate shutdown loses transactions the
+            # clients saw committed, a fault no production server has.
             "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
         }
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
@@ -93,6 +97,28 @@ class PrivatePostgres:
         time.sleep(down_seconds)
         self.start()
 
+    def restart_in_background(self, down_seconds: float) -> bool:
+        """`restart(down_seconds)` in a thread, so the test goes on (and strikes again) while the server
+        is down; False, doing nothing, while an earlier one is still under way."""
+        if self._restarting is not None and self._restarting.is_alive():
+            return False
+        self._restarting = threading.Thread(target=self._restart_noting_failure, args=(down_seconds,))
+        self._restarting.start()
+        return True
+
+    def _restart_noting_failure(self, down_seconds: float) -> None:
+        try:
+            self.restart(down_seconds)
+        except PostgresCommandFailed as error:
+            self._restart_failure = error
+
+    def wait_restarted(self) -> None:
+        """Wait for a restart started in the background; its failure, if it failed, raised here."""
+        if self._restarting is not None:
+            self._restarting.join()
+        if self._restart_failure is not None:
+            raise self._restart_failure
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -108,6 +134,8 @@ class PrivatePostgres:
 
     def remove(self) -> None:
         """Stop the server (if it runs) and delete its files."""
+        if self._restarting is not None:
+            self._restarting.join()
         if (self.data / "postmaster.pid").exists():
             try:
                 self.stop()

@@ -60,7 +60,8 @@ def strike(up: UpStack, postgres: PrivatePostgres | None, rng: random.Random) ->
     if target == "postgres":
         assert postgres is not None
         down_seconds = rng.uniform(0.0, 5.0)
-        postgres.restart(down_seconds)
+        if not postgres.restart_in_background(down_seconds):
+            return "postgres: already restarting"
         return f"restarted postgres, down {down_seconds:.1f} s"
     needle = {"worker": " worker", "freeze": " worker", "api": " api ", "redis": "redis-server"}[target]
     pids = children_of(up.process.pid, needle)
@@ -99,6 +100,8 @@ def test_a_search_under_chaos_records_every_trial_once(
         time.sleep(rng.uniform(0.5, 3.0))
         if len(blows) < 6:
             blows.append(strike(up, postgres, rng))
+    if postgres is not None:
+        postgres.wait_restarted()
     log.info("run %d: blows %s", run, blows)
     assert up.process.poll() is None, f"caviar up stopped after {blows}:\n{up.tail()}"
     assert search["state"] == "completed", (blows, search["counts"])
