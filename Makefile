@@ -37,7 +37,8 @@ test: venv
 test-fast: venv
 	$(BIN)/pytest -m 'not slow' $(PYTEST_ARGS)
 
-## The chaos test RUNS times per backend (random kills and freezes of workers, API, embedded Redis).
+## The chaos test RUNS times per backend (random kills and freezes of workers, API, embedded Redis;
+## on PostgreSQL, restarts of a private cluster the test starts).
 RUNS ?= 100
 chaos: venv
 	CAVIAR_CHAOS_RUNS=$(RUNS) $(BIN)/pytest tests/e2e/test_chaos.py -p no:randomly $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,15 +108,22 @@ def _truncate_all(url: str) -> None:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@contextmanager
+def sqlite_database(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A migrated, empty SQLite file in `tmp_path` (a copy of the template); its URL."""
+    path = tmp_path / "caviar.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    url = f"sqlite:///{path}"
+    yield url
+    get_engine(url).dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     """A migrated, empty database: each test runs once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
-        path = tmp_path / "caviar.db"
-        path.write_bytes(sqlite_template.read_bytes())
-        url = f"sqlite:///{path}"
-        yield url
-        get_engine(url).dispose()
+        with sqlite_database(tmp_path, sqlite_template) as url:
+            yield url
         return
     url = request.getfixturevalue("postgres_url")
     _truncate_all(url)

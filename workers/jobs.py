@@ -4,27 +4,44 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
 from app.domain.trial_state import TrialState
 from app.queue import enqueue_after_commit
+from app.services.ask_tell import Enqueue
 from app.services.trial_runs import ClaimedRun, Outcome, claim_trial, finish_trial, release_trial
 from app.storage.db import session_scope
 from caviar import InvalidParams, TrialDiverged, TrialPruned
 from workers.objectives.registry import get_objective, installed_objectives
-from workers.platform_errors import platform_error
+from workers.platform_errors import DATABASE_ERRORS, platform_error
+from workers.retry import StopRequested, retry_until_it_works
 from workers.runtime import WorkerRuntime, current_runtime
 from workers.trial_context import WorkerTrialContext
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def run_trial(trial_id: int) -> None:
     """Claim, run, record. Never raises for a trial's own failure: that is data, not a worker crash."""
     runtime = current_runtime()
+    try:
+        _claim_run_record(trial_id, runtime)
+    except StopRequested:
+        # Stopped while the database was away: an unclaimed trial keeps its job for the lost-job
+        # scan; a claimed one, its lease, which expires and re-queues it.
+        log.warning("trial %s: worker stopping while the database is unreachable; left as it is", trial_id)
+
+
+def _claim_run_record(trial_id: int, runtime: WorkerRuntime) -> None:
     database_url = runtime.settings.database_url
-    with session_scope(database_url) as session:
-        run = claim_trial(session, trial_id, runtime.worker_id)
+
+    def claim() -> ClaimedRun | None:
+        with session_scope(database_url) as session:
+            return claim_trial(session, trial_id, runtime.worker_id)
+
+    run = _when_the_database_answers(runtime, claim, f"trial {trial_id}: cannot claim it")
     if run is None:
         log.info("trial %s: not claimable (taken or no longer queued), skipped", trial_id)
         return
@@ -42,16 +59,29 @@ def run_trial(trial_id: int) -> None:
             "trial %s attempt %s: claim lost (cancelled or lease expired), dropped", trial_id, run.attempt
         )
         return
-    with session_scope(database_url) as session:
-        if outcome == "release":
-            to_enqueue = release_trial(session, run)
-        elif outcome == "platform":
-            to_enqueue = release_trial(session, run, reason="platform error")
-        else:
-            to_enqueue = finish_trial(session, run, outcome)
+
+    def record() -> Enqueue:
+        with session_scope(database_url) as session:
+            if outcome == "release":
+                return release_trial(session, run)
+            if outcome == "platform":
+                return release_trial(session, run, reason="platform error")
+            return finish_trial(session, run, outcome)
+
+    # Retried as a whole: each try is one transaction that first checks this run still holds the claim,
+    # so a try whose commit went through unseen makes the next one a no-op, never a second result.
+    to_enqueue = _when_the_database_answers(runtime, record, f"trial {trial_id}: cannot record its outcome")
     enqueue_after_commit(runtime.queues, to_enqueue, timeout_seconds=runtime.settings.trial_timeout_seconds)
     if isinstance(outcome, Outcome):
         log.info("trial %s: %s (value=%s)", trial_id, outcome.state.value, outcome.value)
+
+
+def _when_the_database_answers(runtime: WorkerRuntime, action: Callable[[], T], outage: str) -> T:
+    """`action()`, tried again while the database is unreachable (restarting, say): the trial's claim or
+    result waits for it rather than being dropped with the job."""
+    return retry_until_it_works(
+        runtime, action, DATABASE_ERRORS, outage=outage, recovered="the database answers again"
+    )
 
 
 def _run(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "platform", "lost"]:

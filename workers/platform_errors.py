@@ -9,11 +9,16 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.errors import InfrastructureError
 
-PLATFORM_ERRORS: tuple[type[BaseException], ...] = (
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
     OperationalError,  # connection lost, server restarting, SQLite locked
     InterfaceError,
     DisconnectionError,
     PoolTimeoutError,
+)
+"""The database's transient failures: the same statement may work once the server answers again."""
+
+PLATFORM_ERRORS: tuple[type[Exception], ...] = (
+    *DATABASE_ERRORS,
     RedisConnectionError,
     RedisTimeoutError,
     InfrastructureError,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import socket
-from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -25,6 +23,8 @@ from workers.heartbeat import HeartbeatThread, beat, reconcile
 from workers.job_guard import refusal
 from workers.nn import limit_blas_threads
 from workers.objectives.registry import installed_objectives
+from workers.platform_errors import PLATFORM_ERRORS
+from workers.retry import StopRequested, retry_until_it_works
 from workers.runtime import WorkerRuntime, install_runtime
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,14 @@ def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
     heartbeat = HeartbeatThread(runtime)
     heartbeat.start()
     try:
-        reconcile(runtime)  # pick up what was lost while no worker ran
+        try:
+            reconcile(runtime)  # pick up what was lost while no worker ran
+        except PLATFORM_ERRORS as error:
+            # The database (or Redis) went away again since registering: the heartbeat thread reconciles
+            # on its first beat after it answers, so this worker goes on to wait for jobs.
+            log.warning(
+                "worker %s: first reconcile failed: %s: %s", runtime.worker_id, type(error).__name__, error
+            )
         objectives = sorted(installed_objectives())
         log.info("worker %s: working the queues of %s", runtime.worker_id, ", ".join(objectives))
         while True:
@@ -90,10 +97,6 @@ def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
     return runtime
 
 
-RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
-"""Waits between tries while Redis or the database is unreachable (the last repeats)."""
-
-
 def _stop_pubsub(worker: TrialWorker) -> None:
     thread = getattr(worker, "pubsub_thread", None)
     if thread is not None:
@@ -101,60 +104,34 @@ def _stop_pubsub(worker: TrialWorker) -> None:
         thread.join(timeout=5)
 
 
-def _retry_until_it_works(
-    runtime: WorkerRuntime,
-    action: Callable[[], object],
-    errors: type[Exception],
-    *,
-    outage: str,
-    recovered: str,
-) -> bool:
-    """Run `action` until it raises none of `errors`, waiting RETRY_SECONDS between tries; one log line
-    when the outage starts (`outage`) and one when it is over (`recovered`). False if the worker was
-    asked to stop meanwhile."""
-    for attempt in itertools.count():
-        try:
-            action()
-        except errors as error:
-            if attempt == 0:
-                first_line = str(error).splitlines()[0] if str(error) else ""
-                log.warning(
-                    "worker %s: %s (%s: %s); retrying until it answers",
-                    runtime.worker_id,
-                    outage,
-                    type(error).__name__,
-                    first_line,
-                )
-            if runtime.shutdown.wait(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]):
-                return False
-            continue
-        if attempt:
-            log.warning("worker %s: %s", runtime.worker_id, recovered)
-        return True
-    raise AssertionError("unreachable")
-
-
 def _wait_for_redis(runtime: WorkerRuntime) -> bool:
     """Wait until Redis answers; False if the worker was asked to stop meanwhile."""
-    return _retry_until_it_works(
-        runtime,
-        runtime.queues.connection.ping,
-        RedisError,
-        outage="Redis unreachable",
-        recovered="Redis answers again; back to work",
-    )
+    try:
+        retry_until_it_works(
+            runtime,
+            runtime.queues.connection.ping,
+            RedisError,
+            outage="Redis unreachable",
+            recovered="Redis answers again; back to work",
+        )
+    except StopRequested:
+        return False
+    return True
 
 
 def _register_when_the_database_answers(runtime: WorkerRuntime) -> None:
     """Register, retrying while the database is unreachable or not migrated yet (a worker started
     before the database, or before `caviar db upgrade`, waits for it instead of exiting)."""
-    _retry_until_it_works(
-        runtime,
-        lambda: _register(runtime),
-        SQLAlchemyError,
-        outage="cannot register in the database",
-        recovered="registered; the database answers again",
-    )
+    try:
+        retry_until_it_works(
+            runtime,
+            lambda: _register(runtime),
+            SQLAlchemyError,
+            outage="cannot register in the database",
+            recovered="registered; the database answers again",
+        )
+    except StopRequested:
+        pass  # run_worker's loop sees the stop and deregisters
 
 
 def _register(runtime: WorkerRuntime) -> None:
