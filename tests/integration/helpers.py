@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.settings import Settings
@@ -41,3 +43,16 @@ def row_counts(settings: Settings) -> tuple[int, int]:
         searches = session.scalar(select(func.count()).select_from(Search)) or 0
         trials = session.scalar(select(func.count()).select_from(Trial)) or 0
     return searches, trials
+
+
+def ask_and_tell(
+    client: TestClient, search_id: int, trials: int, loss: Callable[[int, dict[str, Any]], float]
+) -> None:
+    """Runs `trials` trials of an external search: asks each, tells `loss(number, params)` as `loss`."""
+    for number in range(trials):
+        asked = client.post(f"/searches/{search_id}/ask", json={}).json()
+        told = client.post(
+            f"/trials/{asked['id']}/tell",
+            json={"attempt": asked["attempt"], "metrics": {"loss": loss(number, asked["params"])}},
+        )
+        assert told.status_code == 200, told.text

@@ -17,6 +17,7 @@ from app.errors import ClientDisconnected
 from app.services.analysis import importance
 from app.settings import Settings
 from app.storage.db import read_session_scope
+from tests.integration.helpers import ask_and_tell
 
 TRIALS = 12
 
@@ -37,13 +38,7 @@ def finished_external_search(client: TestClient) -> int:
     created = client.post("/searches", json=spec)
     assert created.status_code == 201, created.text
     search_id: int = created.json()["id"]
-    for _ in range(TRIALS):
-        asked = client.post(f"/searches/{search_id}/ask", json={}).json()
-        loss = asked["params"]["x"] ** 2
-        told = client.post(
-            f"/trials/{asked['id']}/tell", json={"attempt": asked["attempt"], "metrics": {"loss": loss}}
-        )
-        assert told.status_code == 200, told.text
+    ask_and_tell(client, search_id, TRIALS, lambda _, params: params["x"] ** 2)
     return search_id
 
 

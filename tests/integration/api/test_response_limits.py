@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.api.main import create_app
 from app.settings import Settings
+from tests.integration.helpers import ask_and_tell
 
 LIMIT = 1024 * 1024  # the smallest the setting allows
 TRIALS = 24
@@ -42,12 +43,7 @@ def heavy_search(small_client: TestClient) -> int:
     created = small_client.post("/searches", json=spec)
     assert created.status_code == 201, created.text
     search_id: int = created.json()["id"]
-    for number in range(TRIALS):
-        asked = small_client.post(f"/searches/{search_id}/ask", json={}).json()
-        told = small_client.post(
-            f"/trials/{asked['id']}/tell", json={"attempt": asked["attempt"], "metrics": {"loss": number}}
-        )
-        assert told.status_code == 200, told.text
+    ask_and_tell(small_client, search_id, TRIALS, lambda number, _: number)
     return search_id
 
 
