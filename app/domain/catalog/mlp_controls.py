@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.domain.catalog.mlp_config import TrainConfig
+from app.domain.catalog.mlp_params import validate_params
 from caviar import InvalidParams
 
 ALWAYS_LIVE: tuple[str, ...] = ("learning_rate", "l2", "keep_prob")
@@ -42,3 +43,9 @@ def nudged_config(config: TrainConfig, controls: Mapping[str, Any]) -> TrainConf
                 name, f"is not live-adjustable in this trial; its live hyperparameters are {', '.join(live)}"
             )
     return replace(config, **controls)  # TrainConfig checks each value's type and range
+
+
+def validate_controls(params: Mapping[str, Any], controls: Mapping[str, Any]) -> None:
+    """Raise InvalidParams unless `controls` may be applied to a running trial of `params` (see
+    `nudged_config`)."""
+    nudged_config(validate_params(params), controls)
