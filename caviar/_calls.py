@@ -22,7 +22,7 @@ class Call:
     """A request to make. `retry_safe`: sending it twice does what sending it once does (GET, or a POST
     with an Idempotency-Key), so it is retried on a 503 or a dropped connection, not only on a refused one."""
 
-    method: Literal["GET", "POST", "PUT", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     params: Mapping[str, Any] = field(default_factory=dict)
     json: Any = None

@@ -100,6 +100,11 @@ class Endpoints(ABC, Generic[Obj, Arr, Text, Items]):
         """Cancel a running search: its queued and running trials are cancelled."""
         return self._object(Call("POST", f"/searches/{search_id}/cancel"))
 
+    def nudge(self, trial_id: int, **controls: Any) -> Obj:
+        """Change live hyperparameters of a running trial from its next epoch, e.g.
+        `nudge(7, learning_rate=0.003)`; returns its pending and applied nudges."""
+        return self._object(Call("PATCH", f"/trials/{trial_id}/controls", json=controls))
+
     def best(self, search_id: int, k: int = 5) -> Arr:
         """The `k` best completed trials, best first."""
         return self._array(Call("GET", f"/searches/{search_id}/best", params={"k": k}))

@@ -89,5 +89,17 @@ class CheckpointingTrial(Trial, Protocol):
         ...
 
 
+@runtime_checkable
+class LiveTrial(Trial, Protocol):
+    """A trial whose hyperparameters can be nudged while it runs (the workers' trials can, through
+    `PATCH /trials/{id}/controls`). An objective that supports it checks `isinstance(trial, LiveTrial)`."""
+
+    def controls_with(self, apply: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> None:
+        """Have `apply(changes)` called after a report with the hyperparameters someone changed since; it
+        makes them take effect from the next step and returns their old values. It may raise
+        `InvalidParams`, but the service validated the changes with the objective's rules already."""
+        ...
+
+
 Objective = Callable[[Mapping[str, Any], Trial], Mapping[str, float]]
 """`objective(params, trial) -> final metrics`; register it under the `caviar.objectives` entry point."""

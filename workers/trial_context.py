@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from app.services.trial_controls import Apply, apply_requests
 from app.services.trial_runs import ClaimedRun, record_epoch
 from app.storage.db import session_scope
 from caviar import Dataset
@@ -37,6 +38,7 @@ class WorkerTrialContext:
         self.last_metrics: dict[str, float] = {}
         self.stop_reason: str | None = None  # "pruned" | "claim_lost" | "shutdown"
         self._save_checkpoint: Callable[[], bytes] | None = None
+        self._apply_controls: Apply | None = None
 
     @property
     def trial_id(self) -> int:
@@ -72,6 +74,10 @@ class WorkerTrialContext:
             verdict = record_epoch(
                 session, self.run, step, metrics, self._curve, checkpoint, replaces=replaces
             )
+            apply = self._apply_controls
+            if verdict.controls and apply is not None and not verdict.claim_lost and not verdict.prune:
+                run = self.run
+                apply_requests(session, run.search_id, run.trial_id, step + 1, list(verdict.controls), apply)
         if verdict.claim_lost:
             self.stop_reason = "claim_lost"
         elif verdict.prune and self.stop_reason is None:
@@ -91,6 +97,9 @@ class WorkerTrialContext:
 
     def checkpoint_with(self, save: Callable[[], bytes]) -> None:
         self._save_checkpoint = save
+
+    def controls_with(self, apply: Apply) -> None:
+        self._apply_controls = apply
 
     def should_stop(self) -> bool:
         if self._shutdown.is_set() and self.stop_reason is None:

@@ -58,10 +58,41 @@ class CurvePoint(BaseModel):
     metrics: dict[str, float | None]
 
 
+class NudgeRequest(BaseModel):
+    """A live change asked of a running trial and not applied yet."""
+
+    changes: dict[str, Any] = Field(examples=[{"learning_rate": 0.003}])
+    by: str = Field(description='The API key\'s name, or "anyone" when keys are off.')
+    requested_at: datetime
+
+
+class Change(BaseModel):
+    old: Any
+    new: Any
+
+
+class Nudge(NudgeRequest):
+    """A live change the trial applied: its training used the new values from `step` on."""
+
+    step: int = Field(description="The first epoch (learning-curve step) trained with the new values.")
+    changes: dict[str, Change] = Field(examples=[{"learning_rate": {"old": 0.01, "new": 0.003}}])
+    at: datetime = Field(description="When the worker applied it.")
+
+
+class TrialControls(BaseModel):
+    trial_id: int
+    pending: list[NudgeRequest] = Field(description="Asked, to be applied before the trial's next epoch.")
+    nudges: list[Nudge] = Field(description="Applied so far, oldest first.")
+
+
 class TrialDetail(TrialOut):
     curve: list[CurvePoint] = Field(
         description="Per-epoch metrics of the current attempt, preceded by those of earlier attempts up to "
         "the checkpoint it resumed from (one continuous line)."
+    )
+    nudges: list[Nudge] = Field(default=[], description="Live changes the trial applied, oldest first.")
+    controls_pending: list[NudgeRequest] = Field(
+        default=[], description="Live changes asked and not applied yet (see PATCH /trials/{id}/controls)."
     )
 
 

@@ -26,8 +26,10 @@ FIXED_COLUMNS = (
     "created_at",
     "started_at",
     "finished_at",
+    "nudges",
 )
 _TIMESTAMPS = tuple(i for i, name in enumerate(FIXED_COLUMNS) if name.endswith("_at"))
+_NUDGES = FIXED_COLUMNS.index("nudges")
 PARAM_PREFIX = "params_"
 METRIC_PREFIX = "metrics_"
 
@@ -37,6 +39,7 @@ def trials_csv(
 ) -> Iterator[str]:
     """CSV text (header first) of the search's trials in creation order, `rows_per_chunk` rows a chunk.
 
+    `nudges` holds the live changes a trial applied, as JSON (see GET /trials/{id}); empty if none.
     Parameters become `params_<name>` columns and final metrics `metrics_<name>` columns, so they never
     collide with the fixed columns; a trial without one leaves the cell empty (NaN in pandas). The
     names are gathered by the database first; the rows then come through a server-side cursor, so
@@ -63,6 +66,7 @@ def trials_csv(
         for index in _TIMESTAMPS:
             if cells[index] is not None:
                 cells[index] = cells[index].isoformat()
+        cells[_NUDGES] = _cell(cells[_NUDGES])
         params, metrics = row[-2], row[-1] or {}
         cells += (_cell(params.get(name)) for name in param_names)
         cells += (metrics.get(name) for name in metric_names)

@@ -23,7 +23,7 @@ from app.services.checkpoints import (
 )
 from app.services.specs import dataset_reference
 from app.storage.models import Search, Trial, utcnow
-from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
+from app.storage.repositories import EventRepository, NudgeRepository, SearchRepository, TrialRepository
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ class ClaimedRun:
 class EpochVerdict:
     claim_lost: bool = False
     prune: bool = False
+    controls: tuple[dict[str, Any], ...] = ()
+    """Nudge requests pending for the trial, oldest first (see app/services/trial_controls.py)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def claim_trial(session: Session, trial_id: int, worker_id: str) -> ClaimedRun |
     events = EventRepository(session)
     events.add(search.id, "trial_started", trial_id=trial_id, attempt=trial.attempt)
     resume = resume_point(session, trial_id)
+    # Nudges applied after the state this attempt starts from are not in it: they are asked for again.
+    NudgeRepository(session).reopen_after(trial_id, 0 if resume is None else resume.step)
     if resume is None:
         trials.clear_curve(trial_id)  # a previous, lost attempt's points
     else:
@@ -140,8 +144,10 @@ def record_epoch(
     pruner; `own_curve` includes `step`. With `replaces`, a point already stored at `step` gives way."""
     trials = TrialRepository(session)
     now = utcnow()
-    if not trials.touch_lease(run.trial_id, run.attempt, now):
+    pending = trials.renew_lease(run.trial_id, run.attempt, now)
+    if pending is None:
         return EpochVerdict(claim_lost=True)
+    controls = tuple(pending)
     if checkpoint is not None:
         save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
     values = {name: finite_or_none(float(value)) for name, value in metrics.items()}
@@ -153,10 +159,10 @@ def record_epoch(
     )
     pruner = build_pruner(run.pruner, direction="maximize" if run.direction == "maximize" else "minimize")
     if values.get(run.metric) is None or not pruner.judges_at(step):
-        return EpochVerdict()
+        return EpochVerdict(controls=controls)
     peers = trials.metric_at_step(run.search_id, run.metric, step, exclude_trial_id=run.trial_id)
     others = [CurveRecord(state=state, values={step: value}) for state, value in peers]
-    return EpochVerdict(prune=pruner.should_prune(step, own_curve, others))
+    return EpochVerdict(prune=pruner.should_prune(step, own_curve, others), controls=controls)
 
 
 def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue:

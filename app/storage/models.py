@@ -121,6 +121,13 @@ class Trial(Base):
     )
     error: Mapped[str | None] = mapped_column(Text)
     pruned_step: Mapped[int | None] = mapped_column(Integer)
+    controls_pending: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON,
+        doc="Nudges asked and not yet applied, oldest first: {changes: {name: value}, by, requested_at}.",
+    )
+    nudges: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, doc="Nudges applied: {step, changes: {name: {old, new}}, by, requested_at, at}; NULL: none."
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

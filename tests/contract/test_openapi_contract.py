@@ -58,10 +58,11 @@ def _cases() -> list[Any]:
 
 
 def _semantic(operation: Any) -> bool:
-    """Inputs whose meaning no schema states: an opaque cursor, a search spec, an uploaded file.
-    A schema-valid value may still be refused there (422, e.g. a cursor this API never issued)."""
+    """Inputs whose meaning no schema states: an opaque cursor, a search spec, an uploaded file, a trial's
+    live controls (which depend on its objective and config). A schema-valid value may still be refused
+    there (422, e.g. a cursor this API never issued)."""
     names = {parameter.name for parameter in operation.iter_parameters()}
-    return "cursor" in names or operation.method.upper() == "POST"
+    return "cursor" in names or operation.method.upper() in ("POST", "PATCH")
 
 
 @pytest.fixture

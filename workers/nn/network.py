@@ -61,6 +61,14 @@ class Network:
         self._weight_scratch = np.empty(layout.weights_size, dtype=self.dtype)
         self._workspaces: dict[int, Workspace] = {}
 
+    def set_keep_probs(self, keep_probs: Sequence[float]) -> None:
+        """Change dropout's keep probabilities (one per hidden layer); the workspaces, whose mask buffers
+        depend on them, are allocated again on next use."""
+        keep_probs = tuple(keep_probs)
+        if keep_probs != self.keep_probs:
+            self.keep_probs = keep_probs
+            self._workspaces.clear()
+
     def workspace(self, m: int) -> Workspace:
         """The buffers for batches of m examples, allocated on first use."""
         ws = self._workspaces.get(m)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from app.domain.catalog.mlp_config import TrainConfig
-from caviar import Dataset, TrialDiverged
+from app.domain.catalog.mlp_controls import live_controls, nudged_config
+from caviar import Dataset, InvalidParams, TrialDiverged
 from workers.nn.build import build_network, check_memory, optimizer_for, optimizer_step, output_units
 from workers.nn.checkpoint import CheckpointError, TrainingState, config_json, copy_exactly
 from workers.nn.curve import EpochMetrics, history_array, history_records
@@ -17,7 +19,7 @@ from workers.nn.data import EpochShuffler, Split, Standardizer, batch_bounds, st
 from workers.nn.losses import evaluate_logits, targets
 from workers.nn.metrics import accuracy, binary_auc, positive_scores
 from workers.nn.network import Network
-from workers.nn.optimizers import Step
+from workers.nn.optimizers import Step, make_step
 from workers.nn.schedules import learning_rate_at
 
 __all__ = [
@@ -183,6 +185,22 @@ class Trainer:
                 metrics["test_accuracy"] = evaluate(network, X_test, self.dataset.y[split.test])[1]
         return TrainResult(metrics, self.history, network, split, self.standardizer)
 
+    def nudge(self, controls: Mapping[str, Any]) -> dict[str, Any]:
+        """Change live hyperparameters (see app/domain/catalog/mlp_controls.py) from the next epoch on;
+        returns their old values. Raises InvalidParams for a control that is not live or out of range.
+
+        The run then continues exactly as one configured with the new values from this epoch would: the
+        optimizer keeps its moments and step count, the learning rate is the schedule's new base."""
+        config = nudged_config(self.config, controls)
+        old = {name: _json_value(getattr(self.config, name)) for name in controls}
+        self.config = config
+        self.network.l2 = config.l2
+        self.network.set_keep_probs(config.keep_probs)
+        self.step = make_step(
+            config.optimizer, self.optimizer, config.beta, config.beta1, config.beta2, config.epsilon
+        )
+        return old
+
     def checkpoint(self) -> bytes:
         """The state after the epochs run so far, as bytes for `restore` (see workers/nn/checkpoint.py)."""
         return TrainingState(
@@ -212,10 +230,22 @@ class Trainer:
 
     def restore(self, data: bytes) -> int:
         """Continue from a `checkpoint` of a run with the same config, dataset and seed; returns the epochs
-        it had done. Raises CheckpointError if the bytes are not such a checkpoint."""
+        it had done. The live hyperparameters are the checkpoint's, so a run nudged before its checkpoint
+        resumes nudged. Raises CheckpointError if the bytes are not such a checkpoint."""
         state = TrainingState.from_bytes(data)
-        if state.config != config_json(self.config):
+        live, current = live_controls(self.config), config_json(self.config)
+        if {k: v for k, v in state.config.items() if k not in live} != {
+            k: v for k, v in current.items() if k not in live
+        }:
             raise CheckpointError("the checkpoint was made with other hyperparameters")
+        nudged = {name: state.config[name] for name in live if state.config.get(name) != current[name]}
+        if nudged:
+            try:
+                self.nudge(nudged)
+            except InvalidParams as error:
+                raise CheckpointError(
+                    f"the checkpoint's live hyperparameters are invalid: {error}"
+                ) from error
         try:
             history = history_records(state.history)
         except ValueError as error:
@@ -240,6 +270,11 @@ class Trainer:
         self.history = history
         self.best = history[state.best_epoch - 1] if state.best_epoch else None
         return state.epochs_done
+
+
+def _json_value(value: Any) -> Any:
+    """A hyperparameter as JSON holds it (a per-layer tuple as a list)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _improves(record: EpochMetrics, best: EpochMetrics) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 
 from app.domain.catalog.mlp_config import TrainConfig
 from app.domain.catalog.mlp_params import validate_params
-from caviar import CheckpointingTrial, Dataset, Trial, TrialPruned
+from caviar import CheckpointingTrial, Dataset, LiveTrial, Trial, TrialPruned
 from workers.nn.checkpoint import CheckpointError
 from workers.nn.train import EpochMetrics, Trainer
 
@@ -26,7 +26,8 @@ def mlp(params: Mapping[str, Any], trial: Trial) -> dict[str, float]:
     and, for two classes, dev_auc.
 
     A trial that keeps checkpoints (`CheckpointingTrial`) gets one after the epochs it asks for, and a later
-    attempt continues from the last one exactly as if it had never been interrupted.
+    attempt continues from the last one exactly as if it had never been interrupted. A `LiveTrial` can be
+    nudged between epochs (which hyperparameters, and how: app/domain/catalog/mlp_controls.py).
     """
     config = validate_params(params)
     dataset = trial.load_dataset()
@@ -38,6 +39,8 @@ def mlp(params: Mapping[str, Any], trial: Trial) -> dict[str, float]:
             raise TrialPruned()
 
     trainer = _trainer(config, dataset, trial)
+    if isinstance(trial, LiveTrial):
+        trial.controls_with(trainer.nudge)
     result = trainer.run(on_epoch)
     logger.debug("trial %s finished: %s", trial.trial_id, result.metrics)
     return result.metrics

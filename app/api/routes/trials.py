@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response, status
 
+from app.api.auth import CallerDep
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
-from app.api.deps import ReadSessionDep, SettingsDep
+from app.api.deps import ReadSessionDep, SettingsDep, UnitOfWorkDep
 from app.api.pagination import decode_cursor
 from app.api.params import (
     CursorParam,
@@ -20,9 +21,10 @@ from app.api.params import (
 )
 from app.api.response_budget import document_response, mib, page_response
 from app.api.routes.searches import trial_json
-from app.api.schemas import CurvePoint, ErrorResponse, Page, TrialDetail, TrialOut
+from app.api.schemas import CurvePoint, ErrorResponse, Page, TrialControls, TrialDetail, TrialOut
 from app.errors import NotFound, ResponseTooLarge
 from app.services import listing
+from app.services.trial_controls import request_nudge
 from app.storage.keyset import MAX_INT
 from app.storage.repositories import TrialRepository
 
@@ -93,7 +95,12 @@ def get_trial(
     for point in trials.curve(trial_id) if with_curve else ():
         points.setdefault(point.step, {})[point.name] = point.value
     curve = [CurvePoint(step=step, metrics=metrics) for step, metrics in sorted(points.items())]
-    detail = TrialDetail(**TrialOut.model_validate(trial).model_dump(), curve=curve)
+    detail = TrialDetail(
+        **TrialOut.model_validate(trial).model_dump(),
+        curve=curve,
+        nudges=trial.nudges or [],
+        controls_pending=trial.controls_pending or [],
+    )
 
     def refuse(size: int) -> ResponseTooLarge:
         return ResponseTooLarge(
@@ -109,3 +116,32 @@ def get_trial(
         refuse=refuse,
         headers=conditional.headers,
     )
+
+
+@router.patch(
+    "/{trial_id}/controls",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TrialControls,
+    responses={
+        403: {"model": ErrorResponse, "description": "A submit key nudges only its own searches' trials."},
+        404: {"model": ErrorResponse},
+        409: {"model": ErrorResponse, "description": "The trial is not running."},
+        422: {"model": ErrorResponse, "description": "A control the objective does not let change live."},
+    },
+)
+def nudge_trial(
+    trial_id: TrialId,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    controls: Annotated[
+        dict[str, Any],
+        Body(
+            description="Live hyperparameters to change, e.g. mlp's learning_rate, l2, keep_prob, the "
+            "optimizer's beta/beta1/beta2, decay_rate.",
+            examples=[{"learning_rate": 0.003}],
+        ),
+    ],
+) -> TrialControls:
+    """Change hyperparameters of a running trial from its next epoch (a nudge)."""
+    trial = request_nudge(uow.session, trial_id, controls, caller)
+    return TrialControls(trial_id=trial.id, pending=trial.controls_pending or [], nudges=trial.nudges or [])

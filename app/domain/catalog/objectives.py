@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.catalog import mlp_params
+from app.domain.catalog import mlp_controls, mlp_params
 from caviar import InvalidParams
 
 BUILTIN_OBJECTIVES: tuple[str, ...] = ("mlp", "quadratic")
@@ -25,6 +25,9 @@ class ObjectiveInfo:
     metrics: frozenset[str]
     validate_params: Callable[[Mapping[str, Any]], object]
     uses_dataset: bool = True
+    validate_controls: Callable[[Mapping[str, Any], Mapping[str, Any]], object] | None = None
+    """`validate_controls(params, controls)` raises InvalidParams unless a running trial of `params` may be
+    nudged with `controls`; None: no hyperparameter is live-adjustable."""
 
 
 def validate_quadratic_params(params: Mapping[str, Any]) -> None:
@@ -36,7 +39,11 @@ def validate_quadratic_params(params: Mapping[str, Any]) -> None:
 
 _BUILTIN: dict[str, ObjectiveInfo] = {
     "mlp": ObjectiveInfo(
-        "mlp", mlp_params.MLP_PARAMETERS, mlp_params.MLP_METRICS, mlp_params.validate_params
+        "mlp",
+        mlp_params.MLP_PARAMETERS,
+        mlp_params.MLP_METRICS,
+        mlp_params.validate_params,
+        validate_controls=mlp_controls.validate_controls,
     ),
     "quadratic": ObjectiveInfo(
         "quadratic", None, QUADRATIC_METRICS, validate_quadratic_params, uses_dataset=False

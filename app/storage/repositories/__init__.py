@@ -4,6 +4,7 @@ from app.storage.repositories.api_keys import ApiKeyRepository
 from app.storage.repositories.checkpoints import CheckpointRepository
 from app.storage.repositories.datasets import DatasetRepository
 from app.storage.repositories.events import EventRepository
+from app.storage.repositories.nudges import NudgeRepository
 from app.storage.repositories.searches import SearchRepository
 from app.storage.repositories.trials import TrialRepository
 from app.storage.repositories.workers import WorkerRepository
@@ -13,6 +14,7 @@ __all__ = [
     "CheckpointRepository",
     "DatasetRepository",
     "EventRepository",
+    "NudgeRepository",
     "SearchRepository",
     "TrialRepository",
     "WorkerRepository",

@@ -209,13 +209,21 @@ class TrialRepository:
 
     def touch_lease(self, trial_id: int, attempt: int, now: datetime) -> bool:
         """Renew a running trial's lease. Not a change pollers see: `updated_at` stays as it was."""
+        return self.renew_lease(trial_id, attempt, now) is not None
+
+    def renew_lease(self, trial_id: int, attempt: int, now: datetime) -> list[dict[str, Any]] | None:
+        """`touch_lease`, returning the trial's pending controls (read by the same statement, so an epoch
+        report learns of a nudge without another round trip); None if the run no longer holds the claim.
+        The row stays locked to the end of the transaction: no nudge request slips in meanwhile."""
         statement = (
             update(Trial)
             .where(Trial.id == trial_id, Trial.attempt == attempt, Trial.state == TrialState.RUNNING.value)
             .values(heartbeat_at=now, updated_at=Trial.updated_at)
+            .returning(Trial.controls_pending)
             .execution_options(synchronize_session="fetch")
         )
-        return _changed_one_row(self.session.execute(statement))
+        row = self.session.execute(statement).first()
+        return None if row is None else list(row[0] or [])
 
     def expired_leases(
         self,

@@ -11,7 +11,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from app.cli import app
+from app.services.trial_runs import claim_trial
 from app.settings import Settings
+from app.storage.db import session_scope
 from caviar import CaviarClient
 from tests.integration.helpers import quick_spec
 from tests.integration.live_server import serve
@@ -122,3 +124,21 @@ def test_every_problem_of_a_spec_is_listed_on_one_line(api: str, tmp_path: Path)
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "budget.max_parallel: Input should be greater than or equal to 1" in result.stderr
     assert "budget.max_trials: Input should be a valid integer" in result.stderr
+
+
+def test_nudge_asks_a_running_trial_for_new_hyperparameters(api: str, settings: Settings) -> None:
+    with CaviarClient(api) as client:
+        search_id = client.submit(quick_spec())["id"]  # no worker runs: its trials stay queued
+        trial_id = next(client.trials(search_id))["id"]
+    refused = caviar(api, "nudge", str(trial_id), "learning_rate=0.003", code=1)
+    assert "409 conflict" in refused.stderr and "only a running trial" in refused.stderr
+    with session_scope(settings.database_url) as session:
+        claim_trial(session, trial_id, "worker-1")
+
+    output = caviar(api, "nudge", str(trial_id), "learning_rate=0.003", "keep_prob=[0.9,0.8]").stdout
+
+    assert f"trial {trial_id}" in output and "1 pending" in output
+    with CaviarClient(api) as client:
+        [pending] = client.trial(trial_id)["controls_pending"]
+    assert pending["changes"] == {"learning_rate": 0.003, "keep_prob": [0.9, 0.8]}
+    assert "write NAME=VALUE" in caviar(api, "nudge", str(trial_id), "learning_rate", code=1).stderr
