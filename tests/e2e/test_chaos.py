@@ -5,8 +5,9 @@ is restarted (crash-like, down for up to 5 s). After each run the invariants hol
 every trial was recorded once (one finishing event, its whole curve once), none failed, none is stuck.
 
 The PostgreSQL runs use a private cluster (tests/e2e/private_postgres.py), not the machine's shared
-server, so restarting it disturbs no other test. `make test` runs one seeded run on PostgreSQL;
-`make chaos RUNS=100` runs RUNS of them on each database (`CAVIAR_CHAOS_RUNS`), each with its own seed.
+server, so restarting it disturbs no other test. `make test` runs three seeded runs (two on PostgreSQL,
+one on SQLite); `make chaos RUNS=100` runs RUNS of them on each database (`CAVIAR_CHAOS_RUNS`), each
+with its own seed.
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ from tests.integration.helpers import quick_spec
 
 log = logging.getLogger(__name__)
 RUNS = int(os.environ.get("CAVIAR_CHAOS_RUNS", "0"))
-# `make test` runs one on PostgreSQL (test_caviar_up_faults.py covers `caviar up` on SQLite);
-# `make chaos` runs RUNS on each database.
-BACKENDS = ["sqlite", "postgresql"] if RUNS else ["postgresql"]
+# `make test` runs a few: two on PostgreSQL, whose blows include restarting the server, and one on
+# SQLite; `make chaos` runs RUNS on each database.
+CASES = (
+    [(backend, run) for backend in ("sqlite", "postgresql") for run in range(RUNS)]
+    if RUNS
+    else [("sqlite", 0), ("postgresql", 0), ("postgresql", 1)]
+)
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", BACKENDS, indirect=True)]
+pytestmark = pytest.mark.slow
 __all__ = ["private_database_url", "private_postgres", "up"]  # the fixtures
 TRIALS = 8
 EPOCHS = 8
@@ -77,7 +82,7 @@ def strike(up: UpStack, postgres: PrivatePostgres | None, rng: random.Random) ->
     return f"killed {target} {pid}"
 
 
-@pytest.mark.parametrize("run", range(RUNS or 1))
+@pytest.mark.parametrize(("database_url", "run"), CASES, indirect=["database_url"])
 def test_a_search_under_chaos_records_every_trial_once(
     up: UpStack, settings: Settings, request: pytest.FixtureRequest, run: int
 ) -> None:
