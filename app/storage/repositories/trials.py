@@ -7,11 +7,25 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Result, and_, delete, func, or_, select, true, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Result,
+    String,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import STATE_ORDER, TrialState, sources_of
-from app.storage.models import Search, Trial, TrialMetric
+from app.storage.models import Search, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
 from app.storage.search_stats import pending, record_transition
 
@@ -93,18 +107,23 @@ class TrialRepository:
         return sorted(str(name) for name in self.session.scalars(statement.distinct()))
 
     def export_rows(
-        self, search_id: int, columns: Sequence[str], states: Sequence[str], batch: int = 2000
+        self, search_id: int, columns: Sequence[str], states: Sequence[str], batch: int = 10_000
     ) -> Iterator[Sequence[Any]]:
         """The search's trials by number as rows of `columns`, then params and metrics, `batch` at a time
-        through a server-side cursor (PostgreSQL): memory does not grow with the search."""
-        selected: list[Any] = [getattr(Trial, name) for name in columns]
+        through a server-side cursor (PostgreSQL): memory does not grow with the search.
+
+        Written by the database, for speed: timestamps as `datetime.isoformat()` text in UTC, and JSON
+        columns as their JSON text (for `app.storage.json_text.loads`); other values as stored."""
+        dialect = self.session.get_bind().dialect.name
+        selected = [_export_column(getattr(Trial, name), dialect) for name in (*columns, "params", "metrics")]
         statement = (
-            select(*selected, Trial.params, Trial.metrics)
+            select(*selected)
             .where(Trial.search_id == search_id, *_in_states(states))
             .order_by(Trial.number)
             .execution_options(yield_per=batch)
         )
-        yield from self.session.execute(statement)
+        # Core rows through the session's connection: the ORM's per-row loading is a third of the time.
+        yield from self.session.connection().execute(statement)
 
     def max_round(self, search_id: int) -> int | None:
         """The highest coarse-to-fine round of the search's trials; None if none has a round."""
@@ -351,3 +370,18 @@ def _in_states(states: Sequence[str]) -> list[ColumnElement[bool]]:
 def _changed_one_row(result: Result[Any]) -> bool:
     """Whether a conditional UPDATE matched its row: the compare-and-set was won."""
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def _export_column(column: Any, dialect: str) -> Any:
+    """`column` as `export_rows` returns it: timestamps and JSON as text, the rest unchanged."""
+    if isinstance(column.type, JSON):
+        return cast(column, Text).label(column.key)
+    if not isinstance(column.type, UTCDateTime):
+        return column
+    if dialect == "sqlite":
+        # SQLAlchemy stores naive UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite.
+        text = func.replace(column, " ", "T", type_=String).concat("+00:00")
+    else:
+        text = func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"', type_=String)
+    # isoformat() leaves out the fraction of a whole second.
+    return func.replace(text, ".000000+", "+", type_=String).label(column.key)
