@@ -18,11 +18,11 @@ def render_curve(
     height: int = 8,
 ) -> list[str]:
     """The curve `(step, value)` as `height` chart rows, a row of `marks` (a character at each marked step)
-    and an axis row: `[labels│chart…, marks, axis]`.
+    and a step axis row: `[labels│chart…, marks, axis]`, each at most `width` characters.
 
-    Steps map to at most `width` columns (one per step while they fit; else several steps share one and
-    the last one's value shows). None and NaN values leave their column empty. The value axis spans the
-    drawn values' range; a constant curve is drawn at half height.
+    Steps map to the columns right of the value labels (one per step while they fit; else several steps
+    share one and the last one's value shows). None and NaN values leave their column empty. The value
+    axis spans the drawn values' range; a constant curve is drawn at half height.
     """
     if width < 1 or height < 1:
         raise ValueError(f"`width` and `height` must be at least 1, got {width=}, {height=}")
@@ -31,7 +31,8 @@ def render_curve(
     first = min(step for step, _ in points)
     last = max(step for step, _ in points)
     span = last - first + 1
-    columns = min(width, span)
+    gutter = _label_width(points)
+    columns = max(1, min(span, width - gutter - 1))
 
     def column(step: int) -> int:
         return (step - first) * columns // span
@@ -45,7 +46,6 @@ def render_curve(
     filled = [None if cell is None else _level(cell, low, high, levels) for cell in cells]
 
     high_label, low_label = f"{high:.4g}", f"{low:.4g}"
-    gutter = max(len(high_label), len(low_label))
     rows = []
     for row in range(height):
         floor = (height - 1 - row) * 8  # eighths below this row
@@ -58,8 +58,13 @@ def render_curve(
             mark_row[column(step)] = mark
     rows.append((" " * gutter + " " + "".join(mark_row)).rstrip())
     axis = f"{first}" if span == 1 else f"{first}".ljust(max(columns - len(f"{last}"), len(f"{first}") + 1))
-    rows.append(" " * gutter + " " + (axis if span == 1 else axis + f"{last}") + "  (step)")
+    rows.append(" " * gutter + " " + (axis if span == 1 else axis + f"{last}"))
     return rows
+
+
+def _label_width(points: Sequence[tuple[int, float | None]]) -> int:
+    """Room for the value labels: the widest a drawn value could print as (the labels are two of them)."""
+    return max(len(f"{value:.4g}") for _, value in points if _is_finite(value))
 
 
 def _is_finite(value: float | None) -> bool:
