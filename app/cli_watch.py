@@ -38,9 +38,10 @@ def watch(
         detail = call(api.trial, trial_id)
         search = call(api.search, detail["search_id"])
     watched = WatchedTrial.from_detail(detail, metric or search["metric"])
-    if not watched.finished:
+    if watched.finished:
+        console.print(render(watched, prompting=False))
+    else:
         follow_live(watched, api_url, sys.stdin if prompt else None)
-    console.print(render(watched, prompting=False))  # the live view is gone: the last one stays
     with client(api_url) as api:
         final = call(api.trial, trial_id)
     value = "none" if final["value"] is None else f"{final['value']:.6g}"
@@ -50,7 +51,8 @@ def watch(
 
 
 def follow_live(watched: WatchedTrial, api_url: str, commands: TextIO | None) -> None:
-    """Redraw `watched` as its search's events arrive, until the trial ends or the user quits.
+    """Redraw `watched` as its search's events arrive, until the trial ends or the user quits; then print
+    it once.
 
     The events are read in one thread and `commands` (stdin) in another, so that the drawing goes on
     while either waits; `watched` is shared under a lock.
@@ -74,6 +76,8 @@ def follow_live(watched: WatchedTrial, api_url: str, commands: TextIO | None) ->
         for thread in threads:
             thread.start()
         done.wait()
+    with lock:  # after `q` the events thread may still be folding one in
+        console.print(render(watched, prompting=False))  # the live view is gone: the last one stays
     if failures:
         call(_reraise, failures[0])  # the API's message, one line, exit code 1
 

@@ -100,3 +100,14 @@ def test_watch_of_an_unknown_trial_says_so_and_exits_1(settings: Settings) -> No
         result = watch(url, 999_999, "--no-prompt")
     assert result.exit_code == 1
     assert "404" in result.stderr and "Traceback" not in result.output
+
+
+def test_q_ends_the_watch_of_a_trial_still_waiting(settings: Settings) -> None:
+    with serve(settings) as url, CaviarClient(url) as client:
+        search_id = client.submit(quick_spec())["id"]  # no worker runs: its trials stay queued
+        trial_id = next(client.trials(search_id))["id"]
+        result = watch(url, trial_id, typed="lr 0.01\nq\n")
+        client.cancel(search_id)  # ends the event stream the quitting command left open
+    assert result.exit_code == 0, result.output
+    assert "lr 0.01: refused: 409 conflict" in result.stdout
+    assert f"trial {trial_id} queued: dev_accuracy = none" in result.stdout
