@@ -1,4 +1,5 @@
-"""`caviar`: run the stack, the API or a worker; the client commands are in cli_searches, cli_resources."""
+"""`caviar`: run the stack, the API or a worker; the client commands are in cli_searches, cli_controls,
+cli_watch, cli_resources."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from app import cli_controls, cli_resources, cli_searches
+from app import cli_controls, cli_resources, cli_searches, cli_watch
 from app.cli_common import call, console, fail, load_spec
 from app.cli_keys import keys_app
 from app.cli_searches import follow
@@ -154,7 +155,12 @@ def _wait_for_api(client: CaviarClient, stack: subprocess.Popen[bytes], timeout:
 
 
 # After the stack commands, so that `caviar --help` lists those first.
-for command in (*cli_searches.COMMANDS, *cli_controls.COMMANDS, *cli_resources.COMMANDS):
+for command in (
+    *cli_searches.COMMANDS,
+    *cli_controls.COMMANDS,
+    *cli_watch.COMMANDS,
+    *cli_resources.COMMANDS,
+):
     app.command()(command)
 
 

@@ -1,13 +1,22 @@
-"""`caviar nudge`: change a running trial's hyperparameters from its next epoch."""
+"""`caviar nudge`: change a running trial's hyperparameters from its next epoch; the NAME=VALUE parser."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
 
 from app.cli_common import DEFAULT_API_URL, ApiUrl, call, client, console, fail
+
+ALIASES = {"lr": "learning_rate", "alpha": "learning_rate", "α": "learning_rate"}
+"""Short names people type for a control; the API knows only the long ones."""
+USAGE = "write NAME=VALUE or NAME VALUE, e.g. learning_rate=0.003 or lr 0.003"
+
+
+class BadControl(ValueError):
+    """A control the user typed cannot be read; the message says what to write instead."""
 
 
 def nudge(
@@ -21,7 +30,10 @@ def nudge(
     api_url: ApiUrl = DEFAULT_API_URL,
 ) -> None:
     """Nudge a running trial: change live hyperparameters (learning_rate, l2, keep_prob, ...)."""
-    changes = dict(_control(text) for text in controls)
+    try:
+        changes = parse_controls(controls)
+    except BadControl as error:
+        fail(str(error))
     with client(api_url) as api:
         result = call(api.nudge, trial_id, **changes)
     console.print(
@@ -29,14 +41,36 @@ def nudge(
     )
 
 
-def _control(text: str) -> tuple[str, Any]:
-    name, equals, value = text.partition("=")
-    if not equals or not name:
-        fail(f"{text!r}: write NAME=VALUE, e.g. learning_rate=0.003")
+def parse_controls(words: Sequence[str]) -> dict[str, Any]:
+    """`["lr", "0.003"]` or `["learning_rate=0.003", "keep_prob=[0.9,0.8]"]` as the body of a nudge.
+
+    Each control is one `NAME=VALUE` word or two words `NAME VALUE`; VALUE is JSON. Which names a trial
+    accepts is the API's to say, so any name passes here (`lr` and `alpha` mean `learning_rate`).
+    """
+    if not words:
+        raise BadControl(f"no control given; {USAGE}")
+    changes: dict[str, Any] = {}
+    remaining = list(words)
+    while remaining:
+        word = remaining.pop(0)
+        name, equals, value = word.partition("=")
+        if not equals:
+            if not remaining:
+                raise BadControl(f"{word!r} has no value; {USAGE}")
+            value = remaining.pop(0)
+        if not name:
+            raise BadControl(f"{word!r} has no name; {USAGE}")
+        changes[ALIASES.get(name, name)] = _value(name, value)
+    return changes
+
+
+def _value(name: str, text: str) -> Any:
     try:
-        return name, json.loads(value)
+        return json.loads(text)
     except json.JSONDecodeError:
-        fail(f"{text!r}: the value must be a number or a JSON list, e.g. keep_prob=[0.8,0.9]")
+        raise BadControl(
+            f"{name}: {text!r} is not a value; write a number or a JSON list, e.g. keep_prob=[0.8,0.9]"
+        ) from None
 
 
 COMMANDS = (nudge,)

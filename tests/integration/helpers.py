@@ -38,6 +38,20 @@ def quick_spec(**changes: Any) -> dict[str, Any]:
     return copy.deepcopy(spec)
 
 
+# Many small epochs (full-batch gradient descent on iris): a trial still running when a test nudges it.
+LONG_TRIAL = quick_spec(
+    dataset="iris",
+    space={
+        "optimizer": "gd",
+        "learning_rate": 0.5,
+        "hidden_units": 8,
+        "batch_size": 128,
+        "epochs": 5000,
+    },
+    budget={"max_trials": 1, "max_parallel": 1},
+)
+
+
 def row_counts(settings: Settings) -> tuple[int, int]:
     with session_scope(settings.database_url) as session:
         searches = session.scalar(select(func.count()).select_from(Search)) or 0

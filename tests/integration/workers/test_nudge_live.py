@@ -10,7 +10,7 @@ from typing import Any
 
 from app.settings import Settings
 from caviar import CaviarClient
-from tests.integration.helpers import quick_spec
+from tests.integration.helpers import LONG_TRIAL
 from tests.integration.live_server import serve
 from workers.worker import run_worker
 
@@ -19,19 +19,6 @@ NUDGE_AT = 3
 AFTER_NUDGE = 4
 """Epochs the test lets the nudged trial train before it cancels the search, so it ends soon."""
 STALL = 1e-12
-
-# Many small epochs (full-batch gradient descent on iris): the trial is still running when the nudge comes.
-LONG_TRIAL = quick_spec(
-    dataset="iris",
-    space={
-        "optimizer": "gd",
-        "learning_rate": 0.5,
-        "hidden_units": 8,
-        "batch_size": 128,
-        "epochs": 5000,
-    },
-    budget={"max_trials": 1, "max_parallel": 1},
-)
 
 
 def follow_and_nudge(url: str, search_id: int, received: list[dict[str, Any]]) -> None:
