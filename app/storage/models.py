@@ -128,6 +128,17 @@ class Trial(Base):
     nudges: Mapped[list[dict[str, Any]] | None] = mapped_column(
         JSON, doc="Nudges applied: {step, changes: {name: {old, new}}, by, requested_at, at}; NULL: none."
     )
+    parent_trial_id: Mapped[int | None] = mapped_column(
+        IdType,
+        ForeignKey("trials.id", ondelete="SET NULL"),
+        doc="A branch's parent: the trial whose checkpoint it started from; NULL for the strategy's trials.",
+    )
+    branch_step: Mapped[int | None] = mapped_column(
+        Integer, doc="The parent's step (epoch) whose checkpoint the branch started from."
+    )
+    branch_params: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="The hyperparameters the branch changed at `branch_step`: {name: new value}."
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -135,6 +146,9 @@ class Trial(Base):
 
     __table_args__ = (
         UniqueConstraint("search_id", "number", name="uq_trials_search_id_number"),
+        # A search's branches, counted by `advance_search`; the checkpoints branches were taken from.
+        Index("ix_trials_search_id_parent_trial_id", "search_id", "parent_trial_id"),
+        Index("ix_trials_parent_trial_id_branch_step", "parent_trial_id", "branch_step"),
         Index("ix_trials_search_id_state", "search_id", "state"),
         Index("ix_trials_search_id_value", "search_id", "value"),
         Index("ix_trials_search_id_updated_at", "search_id", "updated_at"),
@@ -179,15 +193,18 @@ class TrialMetric(Base):
 
 
 class TrialCheckpoint(Base):
-    """The latest checkpoint of a trial: what its next attempt resumes from, on any machine. Written only by
-    the attempt holding the trial's claim, in the transaction of the epoch it follows."""
+    """A checkpoint of a trial after one step: the latest is what its next attempt resumes from, on any
+    machine, and any kept one can start a branch. Written only by the attempt holding the trial's claim, in
+    the transaction of the epoch it follows; thinned and pruned by app/services/checkpoints.py."""
 
     __tablename__ = "trial_checkpoints"
 
     trial_id: Mapped[int] = mapped_column(
         IdType, ForeignKey("trials.id", ondelete="CASCADE"), primary_key=True
     )
-    step: Mapped[int] = mapped_column(Integer, doc="The epoch (learning-curve step) it was taken after.")
+    step: Mapped[int] = mapped_column(
+        Integer, primary_key=True, doc="The epoch (learning-curve step) it was taken after."
+    )
     attempt: Mapped[int] = mapped_column(Integer, doc="The attempt of the trial that wrote it.")
     size: Mapped[int] = mapped_column(Integer, doc="len(content), readable without reading the content.")
     content: Mapped[bytes] = mapped_column(LargeBinary, doc="The objective's state (the MLP's: .npz bytes).")

@@ -1,12 +1,13 @@
-"""Trial checkpoints: the latest one per trial, written by the claiming attempt, pruned when trials finish."""
+"""Trial checkpoints: several per trial (by step), written by the claiming attempt, thinned as it runs and
+pruned when trials finish; a checkpoint a branch was taken from is pinned."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from app.domain.trial_state import TERMINAL_STATES
 from app.storage.models import Trial, TrialCheckpoint
@@ -19,9 +20,19 @@ class CheckpointRepository:
         self.session = session
 
     def save(self, trial_id: int, step: int, attempt: int, content: bytes, now: datetime) -> None:
-        """Replace the trial's checkpoint. The caller must hold the trial's claim in this transaction (a
-        conditional UPDATE of the trial row by `attempt` that matched), which is what fences this write."""
-        self.delete(trial_id)
+        """Store the trial's checkpoint after `step`, replacing any at that step or later (left by an
+        attempt that trained from scratch past them) unless a branch was taken from it. The caller must
+        hold the trial's claim in this transaction (a conditional UPDATE of the trial row by `attempt`
+        that matched), which is what fences this write."""
+        self.session.execute(
+            delete(TrialCheckpoint).where(
+                TrialCheckpoint.trial_id == trial_id,
+                TrialCheckpoint.step >= step,
+                ~_branched_from(),
+            )
+        )
+        if self.at(trial_id, step) is not None:
+            return  # a branch's pinned checkpoint: the run it came from is the one to keep
         self.session.add(
             TrialCheckpoint(
                 trial_id=trial_id,
@@ -34,17 +45,44 @@ class CheckpointRepository:
         )
 
     def latest(self, trial_id: int) -> TrialCheckpoint | None:
-        return self.session.get(TrialCheckpoint, trial_id)
+        statement = (
+            select(TrialCheckpoint)
+            .where(TrialCheckpoint.trial_id == trial_id)
+            .order_by(TrialCheckpoint.step.desc())
+            .limit(1)
+        )
+        return self.session.scalar(statement)
+
+    def at(self, trial_id: int, step: int) -> TrialCheckpoint | None:
+        return self.session.get(TrialCheckpoint, (trial_id, step))
+
+    def steps(self, trial_id: int) -> list[tuple[int, bool]]:
+        """(step, pinned) of the trial's checkpoints, by step; pinned: a branch was taken from it."""
+        statement = (
+            select(TrialCheckpoint.step, _branched_from())
+            .where(TrialCheckpoint.trial_id == trial_id)
+            .order_by(TrialCheckpoint.step)
+        )
+        return [(int(step), bool(pinned)) for step, pinned in self.session.execute(statement)]
+
+    def delete_steps(self, trial_id: int, steps: Iterable[int]) -> None:
+        dropped = list(steps)
+        if dropped:
+            self.session.execute(
+                delete(TrialCheckpoint).where(
+                    TrialCheckpoint.trial_id == trial_id, TrialCheckpoint.step.in_(dropped)
+                )
+            )
 
     def delete(self, trial_id: int) -> None:
         self.session.execute(delete(TrialCheckpoint).where(TrialCheckpoint.trial_id == trial_id))
 
     def prune_finished(self, search_id: int, keep: Iterable[int] = ()) -> int:
         """Delete the checkpoints of the search's finished trials (completed, failed, pruned, cancelled)
-        except those of `keep`; returns how many."""
+        except those of `keep` and those a branch was taken from; returns how many."""
         finished = select(Trial.id).where(Trial.search_id == search_id, Trial.state.in_(FINISHED_STATES))
         kept = list(keep)
-        statement = delete(TrialCheckpoint).where(TrialCheckpoint.trial_id.in_(finished))
+        statement = delete(TrialCheckpoint).where(TrialCheckpoint.trial_id.in_(finished), ~_branched_from())
         if kept:
             statement = statement.where(TrialCheckpoint.trial_id.not_in(kept))
         return int(self.session.execute(statement).rowcount)  # type: ignore[attr-defined]
@@ -58,3 +96,11 @@ class CheckpointRepository:
         )
         count, size = self.session.execute(statement).one()
         return int(count), int(size)
+
+
+def _branched_from() -> ColumnElement[bool]:
+    """Whether a branch was taken from the checkpoint row in the enclosing statement (an index lookup)."""
+    branch = aliased(Trial)
+    return exists().where(
+        and_(branch.parent_trial_id == TrialCheckpoint.trial_id, branch.branch_step == TrialCheckpoint.step)
+    )
