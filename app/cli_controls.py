@@ -1,4 +1,5 @@
-"""`caviar nudge`: change a running trial's hyperparameters from its next epoch; the NAME=VALUE parser."""
+"""`caviar nudge` and `caviar branch`: change a running trial's hyperparameters from its next epoch, or start
+a new trial from a checkpoint with changed ones; the NAME=VALUE parser."""
 
 from __future__ import annotations
 
@@ -41,6 +42,40 @@ def nudge(
     )
 
 
+def branch(
+    trial_id: Annotated[int, typer.Argument(help="The trial to branch.", show_default=False)],
+    from_step: Annotated[
+        int,
+        typer.Option(
+            "--from-step",
+            min=1,
+            help="The step (epoch) whose checkpoint the branch continues.",
+            show_default=False,
+        ),
+    ],
+    controls: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="NAME=VALUE pairs to change, e.g. lr=0.001 (VALUE as JSON); none: continue the run exactly.",
+            show_default=False,
+        ),
+    ] = None,
+    api_url: ApiUrl = DEFAULT_API_URL,
+) -> None:
+    """Branch a trial: a new trial from its checkpoint at a step, with changed live hyperparameters."""
+    try:
+        changes = parse_controls(controls) if controls else {}
+    except BadControl as error:
+        fail(str(error))
+    with client(api_url) as api:
+        trial = call(api.branch, trial_id, from_step, **changes)
+    changed = f" with {changes}" if changes else ""
+    console.print(
+        f"trial {trial['id']} (number {trial['number']}) branches trial {trial_id} at step "
+        f"{from_step}{changed}: {trial['state']}"
+    )
+
+
 def parse_controls(words: Sequence[str]) -> dict[str, Any]:
     """`["lr", "0.003"]` or `["learning_rate=0.003", "keep_prob=[0.9,0.8]"]` as the body of a nudge.
 
@@ -73,4 +108,4 @@ def _value(name: str, text: str) -> Any:
         ) from None
 
 
-COMMANDS = (nudge,)
+COMMANDS = (nudge, branch)

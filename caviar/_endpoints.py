@@ -105,6 +105,13 @@ class Endpoints(ABC, Generic[Obj, Arr, Text, Items]):
         `nudge(7, learning_rate=0.003)`; returns its pending and applied nudges."""
         return self._object(Call("PATCH", f"/trials/{trial_id}/controls", json=controls))
 
+    def branch(self, trial_id: int, from_step: int, **params: Any) -> Obj:
+        """Start a new trial from the trial's checkpoint at `from_step` with changed live hyperparameters,
+        e.g. `branch(7, 12, learning_rate=0.001)` (none: continue the run exactly); returns the new trial.
+        Not retried after a dropped connection, which could branch twice."""
+        body = {"from_step": from_step, "params": params}
+        return self._object(Call("POST", f"/trials/{trial_id}/branch", json=body))
+
     def best(self, search_id: int, k: int = 5) -> Arr:
         """The `k` best completed trials, best first."""
         return self._array(Call("GET", f"/searches/{search_id}/best", params={"k": k}))

@@ -79,7 +79,8 @@ class CheckpointingTrial(Trial, Protocol):
 
     def resume_from(self) -> bytes | None:
         """The checkpoint an earlier attempt of this trial left, to continue from (its next report is the
-        step after the checkpoint's); None: start from scratch."""
+        step after the checkpoint's), or for a branch the checkpoint of its parent it starts from; None:
+        start from scratch."""
         ...
 
     def checkpoint_with(self, save: Callable[[], bytes]) -> None:
@@ -96,8 +97,10 @@ class LiveTrial(Trial, Protocol):
 
     def controls_with(self, apply: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> None:
         """Have `apply(changes)` called after a report with the hyperparameters someone changed since; it
-        makes them take effect from the next step and returns their old values. It may raise
-        `InvalidParams`, but the service validated the changes with the objective's rules already."""
+        makes them take effect from the next step and returns their old values. A branch's changes are
+        applied by this call itself, before the first step (restore `resume_from()` before calling it). It
+        may raise `InvalidParams`, but the service validated the changes with the objective's rules
+        already."""
         ...
 
 

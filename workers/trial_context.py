@@ -100,6 +100,11 @@ class WorkerTrialContext:
 
     def controls_with(self, apply: Apply) -> None:
         self._apply_controls = apply
+        resume = self.run.resume
+        if resume is not None and resume.changes:
+            # A branch starting from its parent's checkpoint: the objective restored it (with the parent's
+            # live hyperparameters), and the branch's own take effect from its first step.
+            apply(resume.changes)
 
     def should_stop(self) -> bool:
         if self._shutdown.is_set() and self.stop_reason is None:

@@ -47,10 +47,38 @@ class TrialOut(BaseModel):
     pruned_step: int | None
     attempt: int
     worker_id: str | None
+    parent_trial_id: int | None = Field(
+        default=None, description="A branch's parent: the trial whose checkpoint it started from."
+    )
+    branch_step: int | None = Field(
+        default=None, description="The parent's step whose checkpoint the branch continues."
+    )
+    branch_params: dict[str, Any] | None = Field(
+        default=None, description="The hyperparameters the branch changed from that step."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     updated_at: datetime
+
+
+class BranchRequest(BaseModel):
+    """Where a branch starts and what it changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_step: int = Field(
+        ge=1,
+        le=2**31 - 1,
+        description="The parent's step (epoch) whose checkpoint it continues.",
+        examples=[12],
+    )
+    params: dict[str, Any] = Field(
+        default={},
+        description="Live hyperparameters to change from that step (those a nudge may change); none: "
+        "continue the parent's run exactly.",
+        examples=[{"learning_rate": 0.001}],
+    )
 
 
 class CurvePoint(BaseModel):

@@ -40,6 +40,10 @@ def records_of(trials: Sequence[Trial]) -> list[TrialRecord]:
 class StoredHistory(Sequence[TrialRecord]):
     """A search's trials as strategy records: the length is known up front, the records read on first use.
 
+    Branches (app/services/branches.py) are left out, and each record's `number` is its position among the
+    strategy's own trials: the numbering strategies give their proposals (len(history), len(history) + 1,
+    …) and keep in their state. Without branches that is the trial's number.
+
     Random, Sobol' and grid strategies only take the length, so a finishing trial no longer reads every
     trial of its search (O(n) per trial, O(n²) per search); coarse-to-fine reads them when a round is
     full. Must be read before new trials are inserted, which `advance_search` guarantees.
@@ -69,8 +73,10 @@ class StoredHistory(Sequence[TrialRecord]):
     def _loaded(self) -> list[TrialRecord]:
         if self._records is None:
             self._records = [
-                TrialRecord(number=number, params=params, state=state, value=value, round=round_)
-                for number, params, state, value, round_ in self._trials.history(self._search_id)
+                TrialRecord(number=position, params=params, state=state, value=value, round=round_)
+                for position, (_, params, state, value, round_) in enumerate(
+                    self._trials.history(self._search_id)
+                )
             ]
         return self._records
 
@@ -96,9 +102,12 @@ def advance_search(session: Session, search_id: int, now: datetime | None = None
     if failed >= budget.get("max_failed_trials", DEFAULT_MAX_FAILED_TRIALS):
         _fail(session, search, now)
         return []
-    room = min(budget["max_parallel"] - active, budget["max_trials"] - total)
+    # Branches run outside the budget of trials (a user's explicit branch runs even when it is spent) but
+    # take a place among the parallel ones while they are active.
+    proposed = total - trials_repo.branch_count(search_id)
+    room = min(budget["max_parallel"] - active, budget["max_trials"] - proposed)
     strategy = strategy_for(search.spec)
-    history = StoredHistory(trials_repo, search_id, total)
+    history = StoredHistory(trials_repo, search_id, proposed)
     new_trials: list[Trial] = []
     if room > 0:
         proposals, strategy_state = strategy.propose(history, search.strategy_state, room)

@@ -28,8 +28,11 @@ FIXED_COLUMNS = (
     "started_at",
     "finished_at",
     "nudges",
+    "parent_trial_id",
+    "branch_step",
+    "branch_params",
 )
-_NUDGES = FIXED_COLUMNS.index("nudges")
+_JSON_COLUMNS = (FIXED_COLUMNS.index("nudges"), FIXED_COLUMNS.index("branch_params"))
 PARAM_PREFIX = "params_"
 METRIC_PREFIX = "metrics_"
 
@@ -39,7 +42,9 @@ def trials_csv(
 ) -> Iterator[str]:
     """CSV text (header first) of the search's trials in creation order, `rows_per_chunk` rows a chunk.
 
-    `nudges` holds the live changes a trial applied, as JSON (see GET /trials/{id}); empty if none.
+    `nudges` holds the live changes a trial applied, as JSON (see GET /trials/{id}); empty if none. A
+    branch names its parent and step in `parent_trial_id` and `branch_step`, and `branch_params` holds the
+    hyperparameters it changed, as JSON (empty for other trials).
     Parameters become `params_<name>` columns and final metrics `metrics_<name>` columns, so they never
     collide with the fixed columns; a trial without one leaves the cell empty (NaN in pandas). The
     names are gathered by the database first; the rows then come through a server-side cursor, so
@@ -65,8 +70,9 @@ def trials_csv(
         # strings as str() does: only JSON needs decoding, and nested values dumping (the hot loop of a
         # million-row export).
         cells = list(row[:-2])
-        if cells[_NUDGES] is not None:
-            cells[_NUDGES] = _cell(loads(cells[_NUDGES]))
+        for index in _JSON_COLUMNS:
+            if cells[index] is not None:
+                cells[index] = _cell(loads(cells[index]))
         params_text = row[-2]
         params = loads(params_text)
         # Only a nested value (a brace past the object's own, or a bracket) needs `_cell`; most rows skip it.

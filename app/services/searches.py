@@ -150,11 +150,12 @@ def best_trials(session: Session, search_id: int, k: int) -> Sequence[Trial]:
 
 
 def check_may_change(search: Search, caller: Caller) -> None:
-    """Raise Forbidden unless `caller` may cancel, re-test or nudge `search` (submit keys: only their own)."""
+    """Raise Forbidden unless `caller` may cancel, re-test, nudge or branch `search` (submit keys: only their
+    own)."""
     if not caller.may_change(search.created_by_key):
         raise Forbidden(
-            f"the API key {caller.key_name!r} may cancel, re-test and nudge only the searches it created; "
-            f"search {search.id} was created by "
+            f"the API key {caller.key_name!r} may cancel, re-test, nudge and branch only the searches it "
+            f"created; search {search.id} was created by "
             + (repr(search.created_by_key) if search.created_by_key else "no key")
             + " (an admin key may change every search)"
         )

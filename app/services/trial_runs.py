@@ -99,6 +99,8 @@ def claim_trial(session: Session, trial_id: int, worker_id: str) -> ClaimedRun |
     else:
         # The curve up to the checkpoint stays: the run continues it, so it reads as one line.
         trials.clear_curve_after(trial_id, resume.step)
+        # A branch's first attempt starts from its parent's checkpoint: `from_trial_id` says whose.
+        origin = {"from_trial_id": resume.trial_id} if resume.trial_id != trial_id else {}
         events.add(
             search.id,
             "trial_resumed",
@@ -106,6 +108,7 @@ def claim_trial(session: Session, trial_id: int, worker_id: str) -> ClaimedRun |
             attempt=trial.attempt,
             step=resume.step,
             from_attempt=resume.attempt,
+            **origin,
         )
     return replace(run_of(trial, search, trial.attempt), resume=resume)
 

@@ -21,9 +21,18 @@ from app.api.params import (
 )
 from app.api.response_budget import document_response, mib, page_response
 from app.api.routes.searches import trial_json
-from app.api.schemas import CurvePoint, ErrorResponse, Page, TrialControls, TrialDetail, TrialOut
+from app.api.schemas import (
+    BranchRequest,
+    CurvePoint,
+    ErrorResponse,
+    Page,
+    TrialControls,
+    TrialDetail,
+    TrialOut,
+)
 from app.errors import NotFound, ResponseTooLarge
 from app.services import listing
+from app.services.branches import branch_trial
 from app.services.trial_controls import request_nudge
 from app.storage.keyset import MAX_INT
 from app.storage.repositories import TrialRepository
@@ -145,3 +154,27 @@ def nudge_trial(
     """Change hyperparameters of a running trial from its next epoch (a nudge)."""
     trial = request_nudge(uow.session, trial_id, controls, caller)
     return TrialControls(trial_id=trial.id, pending=trial.controls_pending or [], nudges=trial.nudges or [])
+
+
+@router.post(
+    "/{trial_id}/branch",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TrialOut,
+    responses={
+        403: {"model": ErrorResponse, "description": "A submit key branches only its own searches' trials."},
+        404: {"model": ErrorResponse},
+        409: {"model": ErrorResponse, "description": "The search was cancelled or failed."},
+        422: {
+            "model": ErrorResponse,
+            "description": "`params.<name>`: not live-adjustable or out of range; `from_step`: no checkpoint "
+            "at that step (the message lists those kept).",
+        },
+    },
+)
+def create_branch(
+    trial_id: TrialId, request: BranchRequest, uow: UnitOfWorkDep, caller: CallerDep
+) -> TrialOut:
+    """Start a new trial from this trial's checkpoint at a step, with changed hyperparameters."""
+    trial, jobs = branch_trial(uow.session, trial_id, request.from_step, request.params, caller)
+    uow.enqueue_after_commit(jobs)
+    return TrialOut.model_validate(trial)

@@ -17,6 +17,8 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
+    literal,
     or_,
     select,
     true,
@@ -25,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import STATE_ORDER, TrialState, sources_of
-from app.storage.models import Search, Trial, TrialMetric, UTCDateTime
+from app.storage.models import IdType, Search, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
 from app.storage.search_stats import pending, record_transition
 
@@ -49,13 +51,14 @@ class TrialRepository:
         ).all()
 
     def history(self, search_id: int) -> list[tuple[int, dict[str, Any], str, float | None, int | None]]:
-        """(number, params, state, value, round) of every trial, by number: what strategies read.
+        """(number, params, state, value, round) of every trial but branches, by number: what strategies
+        read (branches are the user's or another strategy's, not this one's proposals).
 
         Plain tuples, not ORM objects: no identity map or change tracking for data that is only read.
         """
         statement = (
             select(Trial.number, Trial.params, Trial.state, Trial.value, Trial.round)
-            .where(Trial.search_id == search_id)
+            .where(Trial.search_id == search_id, Trial.parent_trial_id.is_(None))
             .order_by(Trial.number)
         )
         return [
@@ -66,10 +69,16 @@ class TrialRepository:
     def latest_completed(
         self, search_id: int, limit: int
     ) -> list[tuple[int, dict[str, Any], str, float | None, int | None]]:
-        """`history`'s tuples of the search's latest `limit` completed trials with a value, by number."""
+        """`history`'s tuples of the search's latest `limit` completed trials with a value (branches
+        excluded), by number."""
         statement = (
             select(Trial.number, Trial.params, Trial.state, Trial.value, Trial.round)
-            .where(Trial.search_id == search_id, Trial.state == "completed", Trial.value.is_not(None))
+            .where(
+                Trial.search_id == search_id,
+                Trial.state == "completed",
+                Trial.value.is_not(None),
+                Trial.parent_trial_id.is_(None),
+            )
             .order_by(Trial.number.desc())
             .limit(limit)
         )
@@ -77,10 +86,13 @@ class TrialRepository:
         return [(row.number, row.params, row.state, row.value, row.round) for row in reversed(rows)]
 
     def completed_mark(self, search_id: int) -> tuple[int, int | None]:
-        """(how many, highest number) of the search's completed trials with a value: which trials a
-        result computed from them saw (a completed trial's value never changes)."""
+        """(how many, highest number) of the search's completed trials with a value, branches excluded:
+        which trials a result computed from them saw (a completed trial's value never changes)."""
         statement = select(func.count(), func.max(Trial.number)).where(
-            Trial.search_id == search_id, Trial.state == "completed", Trial.value.is_not(None)
+            Trial.search_id == search_id,
+            Trial.state == "completed",
+            Trial.value.is_not(None),
+            Trial.parent_trial_id.is_(None),
         )
         count, highest = self.session.execute(statement).one()
         return int(count), highest
@@ -124,6 +136,13 @@ class TrialRepository:
         )
         # Core rows through the session's connection: the ORM's per-row loading is a third of the time.
         yield from self.session.connection().execute(statement)
+
+    def branch_count(self, search_id: int) -> int:
+        """How many of the search's trials are branches (an index range, however large the search)."""
+        statement = select(func.count()).where(
+            Trial.search_id == search_id, Trial.parent_trial_id.is_not(None)
+        )
+        return int(self.session.scalar(statement) or 0)
 
     def max_round(self, search_id: int) -> int | None:
         """The highest coarse-to-fine round of the search's trials; None if none has a round."""
@@ -336,6 +355,13 @@ class TrialRepository:
             TrialMetric(trial_id=trial_id, step=step, name=name, value=value)
             for name, value in metrics.items()
         )
+
+    def copy_curve(self, from_trial_id: int, to_trial_id: int, *, up_to_step: int) -> None:
+        """Copy a trial's curve points up to `up_to_step` to another trial, in the database."""
+        points = select(
+            literal(to_trial_id, IdType), TrialMetric.step, TrialMetric.name, TrialMetric.value
+        ).where(TrialMetric.trial_id == from_trial_id, TrialMetric.step <= up_to_step)
+        self.session.execute(insert(TrialMetric).from_select(["trial_id", "step", "name", "value"], points))
 
     def curve(self, trial_id: int) -> Sequence[TrialMetric]:
         statement = (
