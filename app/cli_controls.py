@@ -69,10 +69,11 @@ def branch(
         fail(str(error))
     with client(api_url) as api:
         trial = call(api.branch, trial_id, from_step, **changes)
-    changed = f" with {changes}" if changes else ""
+    changed = "".join(f" {name}={json.dumps(value)}" for name, value in changes.items())
     console.print(
         f"trial {trial['id']} (number {trial['number']}) branches trial {trial_id} at step "
-        f"{from_step}{changed}: {trial['state']}"
+        f"{from_step}{changed}: {trial['state']}",
+        soft_wrap=True,
     )
 
 

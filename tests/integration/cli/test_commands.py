@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from app.cli import app
-from app.services.trial_runs import claim_trial
+from app.services.trial_runs import claim_trial, record_epoch
 from app.settings import Settings
 from app.storage.db import session_scope
 from caviar import CaviarClient
@@ -142,3 +142,26 @@ def test_nudge_asks_a_running_trial_for_new_hyperparameters(api: str, settings: 
         [pending] = client.trial(trial_id)["controls_pending"]
     assert pending["changes"] == {"learning_rate": 0.003, "keep_prob": [0.9, 0.8]}
     assert "write NAME=VALUE" in caviar(api, "nudge", str(trial_id), "learning_rate", code=1).stderr
+
+
+def test_branch_starts_a_trial_from_a_checkpoint_with_changed_hyperparameters(
+    api: str, settings: Settings
+) -> None:
+    with CaviarClient(api) as client:
+        search_id = client.submit(quick_spec())["id"]  # no worker runs: a pretend one reports below
+        trial_id = next(client.trials(search_id))["id"]
+    with session_scope(settings.database_url) as session:
+        run = claim_trial(session, trial_id, "worker-1")
+        assert run is not None
+        record_epoch(session, run, 1, {"dev_accuracy": 0.5}, {}, b"after 1")
+
+    output = caviar(api, "branch", str(trial_id), "--from-step", "1", "lr=0.001").stdout
+    unchanged = caviar(api, "branch", str(trial_id), "--from-step", "1").stdout
+    refused = caviar(api, "branch", str(trial_id), "--from-step", "4", code=1)
+
+    assert f"branches trial {trial_id} at step 1 learning_rate=0.001: queued" in output
+    assert f"branches trial {trial_id} at step 1: queued" in unchanged
+    assert "from_step" in refused.stderr and "its checkpoints are at steps 1" in refused.stderr
+    with CaviarClient(api) as client:
+        branches = [t for t in client.trials(search_id) if t["parent_trial_id"] == trial_id]
+    assert sorted(str(t["branch_params"]) for t in branches) == ["{'learning_rate': 0.001}", "{}"]

@@ -6,9 +6,12 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
+from app.services.trial_runs import claim_trial, record_epoch
 from app.settings import Settings
-from caviar import AsyncCaviarClient, CaviarClient
+from app.storage.db import session_scope
+from caviar import AsyncCaviarClient, CaviarAPIError, CaviarClient
 from tests.integration.helpers import quick_spec
 from tests.integration.live_server import serve
 from workers.worker import run_worker
@@ -77,3 +80,31 @@ def test_the_async_client_has_every_method_of_the_sync_one() -> None:
 
     # `optimize` runs your (blocking) objective in threads: async code awaits ask/report/tell itself.
     assert public(CaviarClient) - {"optimize"} <= public(AsyncCaviarClient)
+
+
+def test_both_clients_branch_a_trial_and_a_refusal_names_the_field(settings: Settings) -> None:
+    with serve(settings) as url:
+        with CaviarClient(url) as client:
+            search_id = client.submit(quick_spec(budget={"max_trials": 1, "max_parallel": 1}))["id"]
+            trial_id = next(client.trials(search_id))["id"]
+        with session_scope(settings.database_url) as session:
+            run = claim_trial(session, trial_id, "worker-1")
+            assert run is not None
+            record_epoch(session, run, 1, {"dev_accuracy": 0.5}, {}, b"after 1")
+        with CaviarClient(url) as client:
+            synced = client.branch(trial_id, 1, learning_rate=0.002)
+            with pytest.raises(CaviarAPIError) as refused:
+                client.branch(trial_id, 2)
+
+        async def branch() -> dict[str, Any]:
+            async with AsyncCaviarClient(url) as client:
+                return await client.branch(trial_id, 1, keep_prob=0.9)
+
+        awaited = asyncio.run(branch())
+    assert (synced["parent_trial_id"], synced["branch_step"], synced["branch_params"]) == (
+        trial_id,
+        1,
+        {"learning_rate": 0.002},
+    )
+    assert awaited["branch_params"] == {"keep_prob": 0.9} and awaited["id"] != synced["id"]
+    assert refused.value.status_code == 422 and refused.value.field == "from_step"
