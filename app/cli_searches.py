@@ -178,6 +178,11 @@ def trial(
         ("attempt", found["attempt"]),
         ("worker", found["worker_id"]),
     ]
+    if found.get("parent_trial_id") is not None:
+        changed = found["branch_params"] or "nothing changed"
+        fields.append(
+            ("branch of", f"trial {found['parent_trial_id']} at step {found['branch_step']}: {changed}")
+        )
     print_table(fields_table(f"trial {trial_id} (#{found['number']})", fields))
     curve = found["curve"]
     if curve:

@@ -98,9 +98,11 @@ class CheckpointRepository:
         return int(count), int(size)
 
 
+_BRANCH = aliased(Trial, name="branch")  # one alias for every statement, so their compiled forms are cached
+
+
 def _branched_from() -> ColumnElement[bool]:
     """Whether a branch was taken from the checkpoint row in the enclosing statement (an index lookup)."""
-    branch = aliased(Trial)
     return exists().where(
-        and_(branch.parent_trial_id == TrialCheckpoint.trial_id, branch.branch_step == TrialCheckpoint.step)
+        and_(_BRANCH.parent_trial_id == TrialCheckpoint.trial_id, _BRANCH.branch_step == TrialCheckpoint.step)
     )

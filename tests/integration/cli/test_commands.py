@@ -165,3 +165,5 @@ def test_branch_starts_a_trial_from_a_checkpoint_with_changed_hyperparameters(
     with CaviarClient(api) as client:
         branches = [t for t in client.trials(search_id) if t["parent_trial_id"] == trial_id]
     assert sorted(str(t["branch_params"]) for t in branches) == ["{'learning_rate': 0.001}", "{}"]
+    shown = caviar(api, "trial", str(max(t["id"] for t in branches))).stdout
+    assert "branch of" in shown and f"trial {trial_id} at step 1" in shown
