@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.domain.api_keys import ANYONE, Caller
-from app.domain.catalog.objectives import builtin_objective_info
 from app.domain.trial_state import SearchState, TrialState
 from app.errors import Conflict, InvalidSpec, NotFound
 from app.services.ask_tell import Enqueue, jobs_of
 from app.services.searches import check_may_change
-from app.storage.models import Search, Trial, utcnow
+from app.services.trial_controls import check_controls
+from app.storage.models import Trial, utcnow
 from app.storage.repositories import (
     CheckpointRepository,
     EventRepository,
@@ -30,7 +30,6 @@ from app.storage.repositories import (
     SearchRepository,
     TrialRepository,
 )
-from caviar import InvalidParams
 
 BRANCHABLE_SEARCH_STATES = frozenset({SearchState.RUNNING, SearchState.COMPLETED})
 
@@ -47,18 +46,20 @@ def branch_trial(
     to enqueue once the transaction has committed.
 
     A completed search runs again while its branch does (a `search_reopened` event; it completes again when
-    nothing is active). Raises
-    NotFound; Forbidden (a submit key branches only its own searches' trials); Conflict when the search was
-    cancelled or failed; InvalidSpec on `params.<name>` for a change the objective does not allow, or on
-    `from_step` when the parent has no checkpoint at that step (the message lists the steps it has).
+    nothing is active). Raises NotFound; Forbidden (a submit key branches only its own searches' trials);
+    Conflict when the search was cancelled or failed; InvalidSpec on `params.<name>` for a change the
+    objective does not allow, or on `from_step` when the parent has no checkpoint at that step (the
+    message lists the steps it has).
     """
     trials = TrialRepository(session)
-    found = trials.get(parent_id)
-    if found is None:
+    search_id = trials.search_id_of(parent_id)
+    if search_id is None:
         raise NotFound(f"trial {parent_id} does not exist")
     # Lock order everywhere: search row, then trial rows. The parent's row lock keeps its worker from
-    # thinning the checkpoint away before the branch (which pins it) commits.
-    search = SearchRepository(session).get_for_update(found.search_id)
+    # thinning the checkpoint away before the branch (which pins it) commits; the parent is first loaded
+    # under it, so its nudges are current. That worker's epoch report holds the parent's row and then adds
+    # an event, whose foreign key share-locks the search row: hence the search lock that allows it.
+    search = SearchRepository(session).get_for_update(search_id, key_share=True)
     assert search is not None  # trials cascade with their search
     parent = NudgeRepository(session).get_for_update(parent_id)
     assert parent is not None
@@ -68,7 +69,8 @@ def branch_trial(
             f"search {search.id} is {search.state}; only a running or completed search takes branches"
         )
     at_step = params_at(parent, from_step)
-    _check_changes(search, at_step, changes)
+    if changes:  # none: continue the parent's run unchanged
+        check_controls(search.objective, at_step, changes, prefix="params.")
     _check_checkpoint(CheckpointRepository(session), parent, from_step)
     now = utcnow()
     counts = trials.counts_by_state(search.id)
@@ -118,22 +120,6 @@ def params_at(trial: Trial, step: int) -> dict[str, Any]:
         if nudge["step"] <= step:
             params.update({name: change["new"] for name, change in nudge["changes"].items()})
     return params
-
-
-def _check_changes(search: Search, params: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
-    """Raise InvalidSpec on `params.<name>` unless the objective lets `changes` change live."""
-    if not changes:
-        return
-    info = builtin_objective_info(search.objective)
-    if info is None or info.validate_controls is None:
-        name = next(iter(changes))
-        raise InvalidSpec(
-            f"params.{name}", f"objective {search.objective!r} has no live-adjustable hyperparameters"
-        )
-    try:
-        info.validate_controls(params, changes)
-    except InvalidParams as error:
-        raise InvalidSpec(f"params.{error.name}", error.message) from error
 
 
 def _check_checkpoint(checkpoints: CheckpointRepository, parent: Trial, step: int) -> None:

@@ -38,20 +38,28 @@ def request_nudge(
     search = SearchRepository(session).get(trial.search_id)
     assert search is not None  # trials cascade with their search
     check_may_change(search, caller)
-    info = builtin_objective_info(search.objective)
-    if info is None or info.validate_controls is None:
-        name = next(iter(controls), "controls")
-        raise InvalidSpec(name, f"objective {search.objective!r} has no live-adjustable hyperparameters")
-    try:
-        info.validate_controls(trial.params, controls)
-    except InvalidParams as error:
-        raise InvalidSpec(error.name, error.message) from error
+    check_controls(search.objective, trial.params, controls)
     if trial.state != TrialState.RUNNING:
         raise Conflict(f"trial {trial_id} is {trial.state}; only a running trial can be nudged")
     now = utcnow()
     request = {"changes": dict(controls), "by": caller.key_name or "anyone", "requested_at": now.isoformat()}
     nudges.add_request(trial, request, now)
     return trial
+
+
+def check_controls(
+    objective: str, params: Mapping[str, Any], controls: Mapping[str, Any], *, prefix: str = ""
+) -> None:
+    """Raise InvalidSpec on `<prefix><name>` unless the objective lets a trial of `params` change
+    `controls` live (nudges; branches, with prefix `params.`)."""
+    info = builtin_objective_info(objective)
+    if info is None or info.validate_controls is None:
+        name = next(iter(controls), "controls")
+        raise InvalidSpec(prefix + name, f"objective {objective!r} has no live-adjustable hyperparameters")
+    try:
+        info.validate_controls(params, controls)
+    except InvalidParams as error:
+        raise InvalidSpec(prefix + error.name, error.message) from error
 
 
 def apply_requests(

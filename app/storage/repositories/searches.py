@@ -22,9 +22,13 @@ class SearchRepository:
     def get(self, search_id: int) -> Search | None:
         return self.session.get(Search, search_id)
 
-    def get_for_update(self, search_id: int) -> Search | None:
-        """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL)."""
-        statement = select(Search).where(Search.id == search_id).with_for_update()
+    def get_for_update(self, search_id: int, *, key_share: bool = False) -> Search | None:
+        """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL).
+
+        With `key_share`, PostgreSQL's FOR NO KEY UPDATE: still exclusive of every other lock of the row,
+        but not of the key-share locks that inserting an event (its foreign key) takes, so a transaction
+        that holds a trial row and adds an event never waits for it."""
+        statement = select(Search).where(Search.id == search_id).with_for_update(key_share=key_share)
         return self.session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
 
     def by_idempotency_key(self, key: str) -> Search | None:

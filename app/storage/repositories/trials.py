@@ -45,6 +45,10 @@ class TrialRepository:
     def get(self, trial_id: int) -> Trial | None:
         return self.session.get(Trial, trial_id)
 
+    def search_id_of(self, trial_id: int) -> int | None:
+        """The trial's search, read without loading the trial into the session."""
+        return self.session.scalar(select(Trial.search_id).where(Trial.id == trial_id))
+
     def of_search(self, search_id: int) -> Sequence[Trial]:
         return self.session.scalars(
             select(Trial).where(Trial.search_id == search_id).order_by(Trial.number)

@@ -3,11 +3,13 @@ which checkpoints are kept for branches."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.domain.trial_state import TrialState
 from app.errors import Conflict, InvalidSpec, NotFound
@@ -17,8 +19,8 @@ from app.services.checkpoints import CHECKPOINTS_PER_TRIAL
 from app.services.trial_controls import apply_requests, request_nudge
 from app.services.trial_runs import ClaimedRun, Outcome, claim_trial, finish_trial, record_epoch
 from app.storage.db import session_scope
-from app.storage.models import Event, Search, Trial
-from app.storage.repositories import CheckpointRepository, TrialRepository
+from app.storage.models import Event, Search, Trial, utcnow
+from app.storage.repositories import CheckpointRepository, EventRepository, TrialRepository
 from tests.integration.storage.factories import add_search_with_trials
 
 
@@ -272,3 +274,47 @@ def test_trials_repository_lists_branches_apart_from_the_strategys_trials(databa
         all_trials = session.scalars(select(Trial.number).where(Trial.search_id == parent.search_id)).all()
 
     assert (numbers, count, sorted(all_trials)) == ([0], 1, [0, 1])
+
+
+def test_branching_while_the_parents_worker_reports_an_epoch_does_not_deadlock(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: no row locks to interleave")
+    parent = run_with_checkpoints(database_url, 2)
+    outcome: dict[str, Any] = {}
+
+    def branch() -> None:
+        try:
+            with session_scope(database_url) as session:
+                outcome["branch"] = branch_trial(session, parent.trial_id, 1, {})[0].id
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = error
+
+    # The worker's epoch report: it holds the parent's row (its lease), then adds an event, whose foreign
+    # key share-locks the search row the branch holds by then.
+    with session_scope(database_url) as report:
+        assert TrialRepository(report).renew_lease(parent.trial_id, parent.attempt, utcnow()) is not None
+        thread = threading.Thread(target=branch)
+        thread.start()
+        wait_until_a_backend_waits_for_a_lock(database_url)
+        EventRepository(report).add(parent.search_id, "epoch", trial_id=parent.trial_id, step=3)
+        report.flush()
+    thread.join(timeout=60)
+
+    assert not thread.is_alive() and "error" not in outcome, outcome
+    assert outcome["branch"] is not None
+
+
+def wait_until_a_backend_waits_for_a_lock(database_url: str) -> None:
+    """Until another connection to this database waits for a row lock (the branch, for the parent's row).
+    Asked on a connection of its own: a transaction sees pg_stat_activity as it was when it first looked."""
+    deadline = time.monotonic() + 60
+    statement = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+    while True:
+        with session_scope(database_url) as session:
+            if session.execute(statement).scalar():
+                return
+        assert time.monotonic() < deadline, "the branch never waited for the parent's row"
+        time.sleep(0.05)
