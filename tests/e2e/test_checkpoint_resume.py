@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from app.settings import Settings
 from app.storage.db import session_scope
-from app.storage.models import Event, TrialCheckpoint
+from app.storage.models import Event
+from app.storage.repositories import CheckpointRepository
 from tests.e2e.conftest import Stack, wait_finished
 from tests.integration.helpers import quick_spec
 from workers.nn.checkpoint import TrainingState
@@ -60,7 +61,7 @@ def _submit(stack: Stack) -> tuple[int, int]:
 
 def _checkpoint(settings: Settings, trial_id: int) -> tuple[int, bytes] | None:
     with session_scope(settings.database_url) as session:
-        row = session.get(TrialCheckpoint, trial_id)
+        row = CheckpointRepository(session).latest(trial_id)
         return None if row is None else (row.step, row.content)
 
 
