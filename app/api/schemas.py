@@ -113,6 +113,13 @@ class TrialControls(BaseModel):
     nudges: list[Nudge] = Field(description="Applied so far, oldest first.")
 
 
+class BranchOut(BaseModel):
+    """A trial branched from this one, and the step it started from."""
+
+    trial_id: int
+    step: int
+
+
 class TrialDetail(TrialOut):
     curve: list[CurvePoint] = Field(
         description="Per-epoch metrics of the current attempt, preceded by those of earlier attempts up to "
@@ -121,6 +128,9 @@ class TrialDetail(TrialOut):
     nudges: list[Nudge] = Field(default=[], description="Live changes the trial applied, oldest first.")
     controls_pending: list[NudgeRequest] = Field(
         default=[], description="Live changes asked and not applied yet (see PATCH /trials/{id}/controls)."
+    )
+    branches: list[BranchOut] = Field(
+        default=[], description="Trials branched from this one (POST /trials/{id}/branch), oldest first."
     )
 
 

@@ -231,12 +231,13 @@ def search_fingerprint(session: Session, search_id: int) -> tuple[Any, ...]:
 
 
 def trial_fingerprint(session: Session, trial_id: int) -> tuple[Any, ...]:
-    """Changes whenever the trial or its learning curve changes."""
-    trial = TrialRepository(session).get(trial_id)
+    """Changes whenever the trial, its learning curve or its branches change."""
+    trials = TrialRepository(session)
+    trial = trials.get(trial_id)
     if trial is None:
         raise NotFound(f"trial {trial_id} does not exist")
     points = ListingRepository(session).curve_fingerprint(trial_id)
-    return (trial.state, trial.attempt, str(trial.updated_at), points)
+    return (trial.state, trial.attempt, str(trial.updated_at), points, tuple(trials.branches_of(trial_id)))
 
 
 def _trials(

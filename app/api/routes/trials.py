@@ -22,6 +22,7 @@ from app.api.params import (
 from app.api.response_budget import document_response, mib, page_response
 from app.api.routes.searches import trial_json
 from app.api.schemas import (
+    BranchOut,
     BranchRequest,
     CurvePoint,
     ErrorResponse,
@@ -109,6 +110,9 @@ def get_trial(
         curve=curve,
         nudges=trial.nudges or [],
         controls_pending=trial.controls_pending or [],
+        branches=[
+            BranchOut(trial_id=branch_id, step=step) for branch_id, step in trials.branches_of(trial_id)
+        ],
     )
 
     def refuse(size: int) -> ResponseTooLarge:

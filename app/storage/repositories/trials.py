@@ -141,6 +141,13 @@ class TrialRepository:
         # Core rows through the session's connection: the ORM's per-row loading is a third of the time.
         yield from self.session.connection().execute(statement)
 
+    def branches_of(self, trial_id: int) -> list[tuple[int, int]]:
+        """(id, branch_step) of the trials branched from this one, oldest first."""
+        statement = (
+            select(Trial.id, Trial.branch_step).where(Trial.parent_trial_id == trial_id).order_by(Trial.id)
+        )
+        return [(branch_id, step) for branch_id, step in self.session.execute(statement) if step is not None]
+
     def branch_count(self, search_id: int) -> int:
         """How many of the search's trials are branches (an index range, however large the search)."""
         statement = select(func.count()).where(

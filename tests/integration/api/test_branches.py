@@ -60,6 +60,10 @@ def test_a_branch_is_created_queued_and_its_lineage_is_shown_everywhere(
     detail = client.get(f"/trials/{created['id']}").json()
     assert {key: detail[key] for key in lineage} == lineage
     assert [point["step"] for point in detail["curve"]] == [1, 2]  # the parent's, up to the step
+    assert detail["branches"] == []
+    assert client.get(f"/trials/{parent.trial_id}").json()["branches"] == [
+        {"trial_id": created["id"], "step": 2}
+    ]
     listed = {t["id"]: t for t in client.get(f"/searches/{parent.search_id}/trials").json()["items"]}
     assert {key: listed[created["id"]][key] for key in lineage} == lineage
     assert listed[parent.trial_id]["parent_trial_id"] is None
