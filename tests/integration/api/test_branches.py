@@ -42,6 +42,7 @@ def test_a_branch_is_created_queued_and_its_lineage_is_shown_everywhere(
     client: TestClient, settings: Settings
 ) -> None:
     parent = trial_with_checkpoints(client, settings)
+    etag = client.get(f"/trials/{parent.trial_id}").headers["etag"]
 
     response = client.post(
         f"/trials/{parent.trial_id}/branch", json={"from_step": 2, "params": {"learning_rate": 0.001}}
@@ -61,9 +62,9 @@ def test_a_branch_is_created_queued_and_its_lineage_is_shown_everywhere(
     assert {key: detail[key] for key in lineage} == lineage
     assert [point["step"] for point in detail["curve"]] == [1, 2]  # the parent's, up to the step
     assert detail["branches"] == []
-    assert client.get(f"/trials/{parent.trial_id}").json()["branches"] == [
-        {"trial_id": created["id"], "step": 2}
-    ]
+    revalidated = client.get(f"/trials/{parent.trial_id}", headers={"If-None-Match": etag})
+    assert revalidated.status_code == 200  # the parent's answer changed: it lists its branch
+    assert revalidated.json()["branches"] == [{"trial_id": created["id"], "step": 2}]
     listed = {t["id"]: t for t in client.get(f"/searches/{parent.search_id}/trials").json()["items"]}
     assert {key: listed[created["id"]][key] for key in lineage} == lineage
     assert listed[parent.trial_id]["parent_trial_id"] is None
