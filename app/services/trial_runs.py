@@ -168,7 +168,8 @@ def record_epoch(
 def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue:
     """Record the result if this run still holds the claim, then let the search propose more trials."""
     now = utcnow()
-    # Lock order everywhere: search row, then trial rows (cancel takes the same order).
+    # Lock order everywhere: search row, then trial rows (cancel takes the same order); FOR NO KEY UPDATE
+    # so the foreign-key checks of inserts that reference the search (events) never wait for it.
     search = SearchRepository(session).get_for_update(run.search_id)
     metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
     won = TrialRepository(session).transition(

@@ -24,7 +24,7 @@ class SearchRepository:
 
     def get_for_update(self, search_id: int) -> Search | None:
         """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL)."""
-        statement = select(Search).where(Search.id == search_id).with_for_update()
+        statement = select(Search).where(Search.id == search_id).with_for_update(key_share=True)
         return self.session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
 
     def by_idempotency_key(self, key: str) -> Search | None:
