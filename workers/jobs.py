@@ -70,8 +70,7 @@ def _claim_run_record(trial_id: int, runtime: WorkerRuntime) -> None:
             if outcome == "platform":
                 return release_trial(session, run, reason="platform error")
             if isinstance(outcome, PausePoint):
-                pause_run(session, run, outcome.step, outcome.checkpoint, outcome.request)
-                return []
+                return pause_run(session, run, outcome.step, outcome.checkpoint, outcome.request)
             return finish_trial(session, run, outcome)
 
     # Retried as a whole: each try is one transaction that first checks this run still holds the claim,
@@ -175,8 +174,9 @@ def _stopped(run: ClaimedRun, context: WorkerTrialContext, metrics: dict[str, fl
         if best is None:
             return Outcome(TrialState.FAILED, error="stopped before it reported a step")
         metrics = best[1]
+    resumed_at = run.resume.step if run.resume is not None else None
     stopped = {
-        "step": context.last_step,
+        "step": context.last_step if context.last_step is not None else resumed_at,
         "best_step": int(metrics["best_epoch"]) if "best_epoch" in metrics else best and best[0],
         "by": request.get("by", "anyone"),
     }

@@ -174,7 +174,7 @@ def cancel_search(session: Session, search_id: int, caller: Caller = ANYONE) -> 
     now = utcnow()
     trials = TrialRepository(session)
     for trial_id in trials.active_ids(search_id):
-        trials.transition(trial_id, TrialState.CANCELLED, finished_at=now, updated_at=now)
+        trials.transition(trial_id, TrialState.CANCELLED, run_request=None, finished_at=now, updated_at=now)
     search.state = SearchState.CANCELLED.value
     search.finished_at = now
     search.updated_at = now

@@ -26,7 +26,7 @@ from app.services.ask_tell import Enqueue, jobs_of
 from app.services.checkpoints import save_checkpoint
 from app.services.searches import check_may_change
 from app.services.specs import EXTERNAL
-from app.services.trial_runs import ClaimedRun, TrialRun
+from app.services.trial_runs import ClaimedRun, TrialRun, requeue
 from app.storage.models import Search, Trial, utcnow
 from app.storage.repositories import EventRepository, SearchRepository, TrialRepository
 
@@ -106,12 +106,23 @@ def stop(session: Session, trial_id: int, caller: Caller = ANYONE) -> RunControl
 
 def pause_run(
     session: Session, run: ClaimedRun, step: int, checkpoint: bytes | None, request: dict[str, Any]
-) -> bool:
+) -> Enqueue:
     """Record that run `run` paused after `step` (storing `checkpoint`, taken then) and release the trial,
-    if the run still holds the claim; returns whether it did."""
+    if the run still holds the claim. A pause called off meanwhile (resumed, or turned into a stop) hands
+    the run back to the queue instead, with its checkpoint, for the next run to go on (or stop) from;
+    returns what to enqueue then."""
     now = utcnow()
-    SearchRepository(session).get_for_update(run.search_id)  # lock order: search row, then trial rows
-    paused = TrialRepository(session).transition(
+    # The search row first, as every request takes it: no resume or stop changes the request meanwhile.
+    search = SearchRepository(session).get_for_update(run.search_id)
+    assert search is not None  # trials cascade with their search
+    trials = TrialRepository(session)
+    trial = trials.get_fresh(run.trial_id)
+    if trial is None or (trial.run_request or {}).get("action") != "pause":
+        to_enqueue = requeue(session, run.search_id, run.trial_id, run.attempt, reason="pause called off")
+        if to_enqueue and checkpoint is not None:
+            save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
+        return to_enqueue
+    paused = trials.transition(
         run.trial_id,
         TrialState.PAUSED,
         attempt=run.attempt,
@@ -122,7 +133,7 @@ def pause_run(
         updated_at=now,
     )
     if not paused:
-        return False
+        return []
     if checkpoint is not None:
         save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
     EventRepository(session).add(
@@ -133,7 +144,7 @@ def pause_run(
         step=step,
         by=request.get("by", "anyone"),
     )
-    return True
+    return []
 
 
 def _locked(session: Session, trial_id: int, caller: Caller) -> tuple[Search, Trial]:

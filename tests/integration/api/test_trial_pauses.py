@@ -62,16 +62,22 @@ def event(settings: Settings, trial_id: int, kind: str) -> dict[str, Any]:
 
 def paused_after(client: TestClient, settings: Settings, step: int = 2) -> tuple[ClaimedRun, int]:
     """A trial run for `step` epochs, then paused by its worker with a checkpoint: (the run, trial id)."""
-    trial_id = running_trial(client, settings)
-    run = _run_of(settings, trial_id)
+    trial_id, run = running_run(client, settings)
     for done in range(1, step):
         report(settings, run, done)
     assert client.post(f"/trials/{trial_id}/pause", json={}).status_code == 202
     verdict = report(settings, run, step)
     assert verdict.run_request["action"] == "pause"
     with session_scope(settings.database_url) as session:
-        assert pause_run(session, run, step, b"state after step", verdict.run_request)
+        assert pause_run(session, run, step, b"state after step", verdict.run_request) == []
+    assert client.get(f"/trials/{trial_id}").json()["state"] == "paused"
     return run, trial_id
+
+
+def running_run(client: TestClient, settings: Settings) -> tuple[int, ClaimedRun]:
+    """A running trial's id, and the run that holds it."""
+    trial_id = running_trial(client, settings)
+    return trial_id, _run_of(settings, trial_id)
 
 
 def _run_of(settings: Settings, trial_id: int) -> ClaimedRun:
@@ -87,8 +93,7 @@ def _run_of(settings: Settings, trial_id: int) -> ClaimedRun:
 def test_pausing_a_running_trial_is_asked_of_its_worker_through_the_next_epoch_report(
     client: TestClient, settings: Settings
 ) -> None:
-    trial_id = running_trial(client, settings)
-    run = _run_of(settings, trial_id)
+    trial_id, run = running_run(client, settings)
 
     first = client.post(f"/trials/{trial_id}/pause", json={})
     again = client.post(f"/trials/{trial_id}/pause", json={})
@@ -168,8 +173,7 @@ def test_resume_calls_off_a_pause_not_done_yet(client: TestClient, settings: Set
 def test_stop_is_asked_of_a_running_trial_and_its_completion_records_trial_stopped(
     client: TestClient, settings: Settings
 ) -> None:
-    trial_id = running_trial(client, settings)
-    run = _run_of(settings, trial_id)
+    trial_id, run = running_run(client, settings)
 
     asked = client.post(f"/trials/{trial_id}/stop", json={})
     assert asked.status_code == 202 and asked.json()["run_request"]["action"] == "stop"
@@ -207,21 +211,41 @@ def test_stopping_a_paused_trial_queues_it_to_end_as_soon_as_a_worker_restores_i
 def test_a_pause_that_comes_too_late_records_the_completion_once(
     client: TestClient, settings: Settings
 ) -> None:
-    trial_id = running_trial(client, settings)
-    run = _run_of(settings, trial_id)
+    trial_id, run = running_run(client, settings)
     report(settings, run, 1)
     assert client.post(f"/trials/{trial_id}/pause", json={}).status_code == 202  # after the last report
 
     with session_scope(settings.database_url) as session:
         finish_trial(session, run, Outcome(TrialState.COMPLETED, {"dev_accuracy": 0.5}, value=0.5))
     with session_scope(settings.database_url) as session:
-        assert not pause_run(session, run, 1, b"late", {"by": "anyone"})
+        assert pause_run(session, run, 1, b"late", {"by": "anyone"}) == []
 
     trial = client.get(f"/trials/{trial_id}").json()
     assert (trial["state"], trial["run_request"]) == ("completed", None)
     assert kinds(settings, trial_id).count("trial_completed") == 1
     assert "trial_paused" not in kinds(settings, trial_id)
     assert client.post(f"/trials/{trial_id}/pause", json={}).status_code == 409
+
+
+@pytest.mark.parametrize("then", ["resume", "stop"])
+def test_a_pause_called_off_while_its_run_checkpoints_hands_the_run_back_to_the_queue(
+    client: TestClient, settings: Settings, then: str
+) -> None:
+    trial_id, run = running_run(client, settings)
+    client.post(f"/trials/{trial_id}/pause", json={})
+    verdict = report(settings, run, 1)  # the worker learns of the pause and stops training for it
+    client.post(f"/trials/{trial_id}/{then}", json={})  # before it records the pause
+
+    with session_scope(settings.database_url) as session:
+        jobs = pause_run(session, run, 1, b"after step 1", verdict.run_request)
+
+    assert jobs == [TrialJob(trial_id, run.attempt, "mlp")]
+    trial = client.get(f"/trials/{trial_id}").json()
+    assert trial["state"] == "queued"
+    assert (trial["run_request"] or {}).get("action") == ("stop" if then == "stop" else None)
+    assert "trial_paused" not in kinds(settings, trial_id)
+    next_run = claimed(settings, trial_id)
+    assert next_run.resume is not None and next_run.resume.content == b"after step 1"
 
 
 def test_a_result_that_comes_after_the_pause_is_ignored(client: TestClient, settings: Settings) -> None:

@@ -28,10 +28,14 @@ PAUSE_AT = 3
 """The epoch after whose report the test asks for the pause (the worker pauses a report or two later)."""
 
 
-def pause_then_stop(url: str, search_id: int, trial_id: int, received: list[dict[str, Any]]) -> None:
-    """Read the search's events: pause the trial after its first attempt's epoch PAUSE_AT, stop it at the
-    first epoch of its second attempt (after the resume). The stream ends with the search."""
-    paused = stopped = False
+def pause_then_stop(
+    url: str, search_id: int, trial_id: int, received: list[dict[str, Any]], stop_resumed: bool = True
+) -> None:
+    """Read the search's events: pause the trial after its first attempt's epoch PAUSE_AT and, with
+    `stop_resumed`, stop it at the first epoch of its second attempt (after the resume). The stream ends
+    with the search."""
+    paused = False
+    stopped = not stop_resumed
     with CaviarClient(url) as client:
         for event in client.events(search_id):
             received.append(event)
@@ -120,3 +124,31 @@ def test_a_paused_trial_frees_its_worker_and_resumed_then_stopped_ends_as_an_uni
     # Completed with the best value so far, not the last: early stopping's best epoch.
     assert final["value"] == result.metrics["dev_accuracy"] == max(r.dev_accuracy for r in whole.history)
     assert stop["best_step"] == result.metrics["best_epoch"] <= stopped_at
+
+
+def test_a_paused_trial_stopped_ends_at_its_pause_with_its_best_epoch(settings: Settings) -> None:
+    received: list[dict[str, Any]] = []
+    with serve(settings) as url, CaviarClient(url) as client:
+        search_id = client.submit(LONG_TRIAL)["id"]
+        [queued] = client.trials(search_id)
+        trial_id = queued["id"]
+        args = (url, search_id, trial_id, received, False)
+        reader = threading.Thread(target=pause_then_stop, args=args, daemon=True)
+        reader.start()
+        run_worker(settings, burst=True)  # until the trial pauses
+        stopping = client.stop(trial_id)
+        run_worker(settings, burst=True)  # restores it and ends it at once
+        reader.join(timeout=120)
+        assert not reader.is_alive(), "the event stream did not end"
+        final = client.trial(trial_id)
+
+    [pause] = [event["payload"] for event in received if event["kind"] == "trial_paused"]
+    [stop] = [event["payload"] for event in received if event["kind"] == "trial_stopped"]
+    assert (stopping["state"], stopping["run_request"]["action"]) == ("queued", "stop")
+    assert stop["step"] == pause["step"]
+    assert (final["state"], final["attempt"]) == ("completed", 2)
+    assert [point["step"] for point in final["curve"]] == list(range(1, pause["step"] + 1))
+    assert not [event for event in received if event["kind"] == "epoch" and event["payload"]["attempt"] == 2]
+    whole = uninterrupted(final, LONG_TRIAL["seed"], pause["step"])
+    whole.stop()
+    assert final["metrics"] == whole.result().metrics
