@@ -361,3 +361,4 @@ def test_paused_is_a_state_the_lists_filter_on(client: TestClient, settings: Set
     assert [trial["id"] for trial in listed] == [trial_id]
     csv_text = client.get(f"/searches/{search_id}/trials.csv", params={"state": "paused"}).text
     assert len(csv_text.strip().splitlines()) == 2 and ",paused," in csv_text
+    assert 'caviar_trials{state="paused"} 1.0' in client.get("/metrics").text
