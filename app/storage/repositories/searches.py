@@ -23,7 +23,12 @@ class SearchRepository:
         return self.session.get(Search, search_id)
 
     def get_for_update(self, search_id: int) -> Search | None:
-        """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL)."""
+        """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL).
+
+        `FOR NO KEY UPDATE`, not `FOR UPDATE`: the foreign-key checks of rows that name the search (an epoch
+        report's event, written while its run holds the trial row) take `FOR KEY SHARE`, which `FOR UPDATE`
+        would block, so a cancel or pause (search row, then trial row) and a report (trial row, then the
+        event) would deadlock."""
         statement = select(Search).where(Search.id == search_id).with_for_update(key_share=True)
         return self.session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
 
