@@ -10,6 +10,7 @@ from typing import Literal, TypeVar
 from app.domain.trial_state import TrialState
 from app.queue import enqueue_after_commit
 from app.services.ask_tell import Enqueue
+from app.services.trial_pauses import pause_run
 from app.services.trial_runs import ClaimedRun, Outcome, claim_trial, finish_trial, release_trial
 from app.storage.db import session_scope
 from caviar import InvalidParams, TrialDiverged, TrialPruned
@@ -17,10 +18,12 @@ from workers.objectives.registry import get_objective, installed_objectives
 from workers.platform_errors import DATABASE_ERRORS, platform_error
 from workers.retry import StopRequested, retry_until_it_works
 from workers.runtime import WorkerRuntime, current_runtime
-from workers.trial_context import WorkerTrialContext
+from workers.trial_context import PausePoint, WorkerTrialContext
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+RunEnd = Outcome | PausePoint | Literal["release", "platform", "lost"]
+"""How a run ends: a result to record, a pause, or the trial handed back (or already gone)."""
 
 
 def run_trial(trial_id: int) -> None:
@@ -48,7 +51,7 @@ def _claim_run_record(trial_id: int, runtime: WorkerRuntime) -> None:
     if run.objective not in installed_objectives():
         # Queues route trials by objective, so only a job left on a wrong queue by hand gets here.
         log.warning("trial %s: objective %r is not installed here, handed back", trial_id, run.objective)
-        outcome: Outcome | Literal["release", "platform", "lost"] = "release"
+        outcome: RunEnd = "release"
     else:
         log.info(
             "trial %s (search %s #%s) attempt %s: started", trial_id, run.search_id, run.number, run.attempt
@@ -66,6 +69,8 @@ def _claim_run_record(trial_id: int, runtime: WorkerRuntime) -> None:
                 return release_trial(session, run)
             if outcome == "platform":
                 return release_trial(session, run, reason="platform error")
+            if isinstance(outcome, PausePoint):
+                return pause_run(session, run, outcome.step, outcome.checkpoint, outcome.request)
             return finish_trial(session, run, outcome)
 
     # Retried as a whole: each try is one transaction that first checks this run still holds the claim,
@@ -74,6 +79,8 @@ def _claim_run_record(trial_id: int, runtime: WorkerRuntime) -> None:
     enqueue_after_commit(runtime.queues, to_enqueue, timeout_seconds=runtime.settings.trial_timeout_seconds)
     if isinstance(outcome, Outcome):
         log.info("trial %s: %s (value=%s)", trial_id, outcome.state.value, outcome.value)
+    elif isinstance(outcome, PausePoint):
+        log.info("trial %s: paused after step %s", trial_id, outcome.step)
 
 
 def _when_the_database_answers(runtime: WorkerRuntime, action: Callable[[], T], outage: str) -> T:
@@ -84,7 +91,7 @@ def _when_the_database_answers(runtime: WorkerRuntime, action: Callable[[], T], 
     )
 
 
-def _run(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "platform", "lost"]:
+def _run(run: ClaimedRun, runtime: WorkerRuntime) -> RunEnd:
     runtime.current = run
     try:
         return execute(run, runtime)
@@ -92,9 +99,9 @@ def _run(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release"
         runtime.current = None
 
 
-def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["release", "platform", "lost"]:
-    """Run the objective; returns the outcome to record, "release" on shutdown, "platform" after a Redis
-    or database error (the trial goes back to the queue), "lost" if the claim went."""
+def execute(run: ClaimedRun, runtime: WorkerRuntime) -> RunEnd:
+    """Run the objective; returns the outcome to record, where to pause, "release" on shutdown, "platform"
+    after a Redis or database error (the trial goes back to the queue), "lost" if the claim went."""
     context = WorkerTrialContext(
         run,
         runtime.settings.database_url,
@@ -102,9 +109,11 @@ def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["relea
         runtime.shutdown,
         checkpoint_min_seconds=runtime.settings.checkpoint_min_seconds,
     )
+    returned = False
     try:
         objective = get_objective(run.objective)
         metrics = dict(objective(run.params, context))
+        returned = True
     except TrialPruned:
         metrics = {}
         if context.stop_reason is None:
@@ -135,6 +144,10 @@ def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["relea
         return "release"
     if context.stop_reason == "claim_lost":
         return "lost"
+    if context.stop_reason == "paused" and context.pause is not None and not returned:
+        return context.pause
+    if context.stop_reason == "stopped":
+        return _stopped(run, context, metrics if returned else None)
     if context.stop_reason == "pruned":
         # What the curve said when the pruner stopped it, so a pruned trial still shows where it stood.
         return Outcome(
@@ -150,3 +163,24 @@ def execute(run: ClaimedRun, runtime: WorkerRuntime) -> Outcome | Literal["relea
     if not math.isfinite(value):
         return Outcome(TrialState.FAILED, metrics=metrics, error=f"diverged: final {run.metric} is {value}")
     return Outcome(TrialState.COMPLETED, metrics=metrics, value=float(value))
+
+
+def _stopped(run: ClaimedRun, context: WorkerTrialContext, metrics: dict[str, float] | None) -> RunEnd:
+    """A run someone stopped: completed with what the objective returned (a `StoppableTrial` objective
+    returns its best step's), else with the metrics of the best step it reported."""
+    best = context.best_reported()
+    request = context.stop_request or {}
+    if metrics is None:
+        if best is None:
+            return Outcome(TrialState.FAILED, error="stopped before it reported a step")
+        metrics = best[1]
+    resumed_at = run.resume.step if run.resume is not None else None
+    stopped = {
+        "step": context.last_step if context.last_step is not None else resumed_at,
+        "best_step": int(metrics["best_epoch"]) if "best_epoch" in metrics else best and best[0],
+        "by": request.get("by", "anyone"),
+    }
+    value = metrics.get(run.metric)
+    if value is None or not math.isfinite(value):
+        return Outcome(TrialState.FAILED, metrics=metrics, error=f"stopped with no finite {run.metric!r}")
+    return Outcome(TrialState.COMPLETED, metrics=metrics, value=float(value), stopped=stopped)

@@ -57,9 +57,8 @@ def branch_trial(
         raise NotFound(f"trial {parent_id} does not exist")
     # Lock order everywhere: search row, then trial rows. The parent's row lock keeps its worker from
     # thinning the checkpoint away before the branch (which pins it) commits; the parent is first loaded
-    # under it, so its nudges are current. That worker's epoch report holds the parent's row and then adds
-    # an event, whose foreign key share-locks the search row: hence the search lock that allows it.
-    search = SearchRepository(session).get_for_update(search_id, key_share=True)
+    # under it, so its nudges are current.
+    search = SearchRepository(session).get_for_update(search_id)
     assert search is not None  # trials cascade with their search
     parent = NudgeRepository(session).get_for_update(parent_id)
     assert parent is not None

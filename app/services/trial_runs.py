@@ -53,6 +53,8 @@ class ClaimedRun:
     """Epochs between checkpoints (0: none)."""
     resume: ResumePoint | None = field(default=None, repr=False)
     """The checkpoint this attempt starts from, left by an earlier one; None: start from scratch."""
+    run_request: dict[str, Any] | None = None
+    """A pause or stop asked before this attempt began (`trials.run_request`); later ones come by reports."""
 
     def checkpoint_due(self, step: int) -> bool:
         return checkpoint_due(step, self.checkpoint_every)
@@ -64,6 +66,8 @@ class EpochVerdict:
     prune: bool = False
     controls: tuple[dict[str, Any], ...] = ()
     """Nudge requests pending for the trial, oldest first (see app/services/trial_controls.py)."""
+    run_request: dict[str, Any] | None = None
+    """A pause or stop asked of the trial (see app/services/trial_pauses.py)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ class Outcome:
     value: float | None = None
     error: str | None = None
     pruned_step: int | None = None
+    stopped: Mapping[str, Any] | None = None
+    """When a stop ended the trial: {step (the last one run), best_step, by}, the `trial_stopped` event's."""
 
 
 def finite_or_none(value: float) -> float | None:
@@ -110,7 +116,7 @@ def claim_trial(session: Session, trial_id: int, worker_id: str) -> ClaimedRun |
             from_attempt=resume.attempt,
             **origin,
         )
-    return replace(run_of(trial, search, trial.attempt), resume=resume)
+    return replace(run_of(trial, search, trial.attempt), resume=resume, run_request=trial.run_request)
 
 
 def run_of(trial: Trial, search: Search, attempt: int) -> ClaimedRun:
@@ -147,10 +153,10 @@ def record_epoch(
     pruner; `own_curve` includes `step`. With `replaces`, a point already stored at `step` gives way."""
     trials = TrialRepository(session)
     now = utcnow()
-    pending = trials.renew_lease(run.trial_id, run.attempt, now)
-    if pending is None:
+    renewal = trials.renew_lease(run.trial_id, run.attempt, now)
+    if renewal is None:
         return EpochVerdict(claim_lost=True)
-    controls = tuple(pending)
+    controls, run_request = tuple(renewal.controls), renewal.run_request
     if checkpoint is not None:
         save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
     values = {name: finite_or_none(float(value)) for name, value in metrics.items()}
@@ -162,16 +168,18 @@ def record_epoch(
     )
     pruner = build_pruner(run.pruner, direction="maximize" if run.direction == "maximize" else "minimize")
     if values.get(run.metric) is None or not pruner.judges_at(step):
-        return EpochVerdict(controls=controls)
+        return EpochVerdict(controls=controls, run_request=run_request)
     peers = trials.metric_at_step(run.search_id, run.metric, step, exclude_trial_id=run.trial_id)
     others = [CurveRecord(state=state, values={step: value}) for state, value in peers]
-    return EpochVerdict(prune=pruner.should_prune(step, own_curve, others), controls=controls)
+    prune = pruner.should_prune(step, own_curve, others)
+    return EpochVerdict(prune=prune, controls=controls, run_request=run_request)
 
 
 def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue:
     """Record the result if this run still holds the claim, then let the search propose more trials."""
     now = utcnow()
-    # Lock order everywhere: search row, then trial rows (cancel takes the same order).
+    # Lock order everywhere: search row, then trial rows (cancel takes the same order); FOR NO KEY UPDATE
+    # so the foreign-key checks of inserts that reference the search (events) never wait for it.
     search = SearchRepository(session).get_for_update(run.search_id)
     metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
     won = TrialRepository(session).transition(
@@ -184,12 +192,17 @@ def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue
         metric_value=metrics.get(run.metric),
         error=outcome.error,
         pruned_step=outcome.pruned_step,
+        run_request=None,  # a pause or stop asked too late: the trial ended first
         finished_at=now,
         updated_at=now,
     )
     if not won:
         log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
         return []
+    if outcome.stopped is not None:
+        EventRepository(session).add(
+            run.search_id, "trial_stopped", trial_id=run.trial_id, attempt=run.attempt, **outcome.stopped
+        )
     EventRepository(session).add(
         run.search_id,
         f"trial_{outcome.state.value}",

@@ -22,13 +22,14 @@ class SearchRepository:
     def get(self, search_id: int) -> Search | None:
         return self.session.get(Search, search_id)
 
-    def get_for_update(self, search_id: int, *, key_share: bool = False) -> Search | None:
+    def get_for_update(self, search_id: int) -> Search | None:
         """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL).
 
-        With `key_share`, PostgreSQL's FOR NO KEY UPDATE: still exclusive of every other lock of the row,
-        but not of the key-share locks that inserting an event (its foreign key) takes, so a transaction
-        that holds a trial row and adds an event never waits for it."""
-        statement = select(Search).where(Search.id == search_id).with_for_update(key_share=key_share)
+        `FOR NO KEY UPDATE`, not `FOR UPDATE`: the foreign-key checks of rows that name the search (an epoch
+        report's event, written while its run holds the trial row) take `FOR KEY SHARE`, which `FOR UPDATE`
+        would block, so a cancel or pause (search row, then trial row) and a report (trial row, then the
+        event) would deadlock."""
+        statement = select(Search).where(Search.id == search_id).with_for_update(key_share=True)
         return self.session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
 
     def by_idempotency_key(self, key: str) -> Search | None:
