@@ -294,7 +294,7 @@ def spy_categories() -> list[tuple[str, Callable[[str], bool]]]:
 
     from workers import jobs
 
-    source, first_line = inspect.getsourcelines(jobs.run_trial)
+    source, first_line = inspect.getsourcelines(jobs._claim_run_record)
     claim_line, finish_line = [first_line + i for i, line in enumerate(source) if "session_scope(" in line]
 
     def in_run_trial_between(low: int, high: int) -> Callable[[str], bool]:
@@ -302,7 +302,7 @@ def spy_categories() -> list[tuple[str, Callable[[str], bool]]]:
             lines = [
                 int(frame.rsplit(":", 1)[1].rstrip(")"))
                 for frame in stack.split(";")
-                if frame.startswith("run_trial (")
+                if frame.startswith("_claim_run_record (")
             ]
             return any(low <= line < high for line in lines)
 
@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
     backends = [name.strip() for name in args.backends.split(",")]
     systems = [name.strip() for name in args.systems.split(",")]
     with tempfile.TemporaryDirectory(prefix="caviar-throughput-") as directory:
-        logs = Path(directory)
+        logs = Path(os.environ.get("KEEP") or directory)
         runs: list[Run] = []
         for _ in range(args.repeats):
             for backend in backends:

@@ -6,6 +6,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
@@ -67,6 +68,17 @@ class EpochVerdict:
 
 
 @dataclass(frozen=True)
+class DeferredEpoch:
+    """An epoch report a worker kept to write with the trial's outcome (a cheap trial that no pruner
+    judges at that step: one transaction for the run instead of one per report)."""
+
+    step: int
+    metrics: Mapping[str, float]
+    own_curve: Mapping[int, float]
+    replaces: bool = False
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How a run ended: `state` is completed, failed or pruned."""
 
@@ -75,6 +87,12 @@ class Outcome:
     value: float | None = None
     error: str | None = None
     pruned_step: int | None = None
+    started_at: datetime | None = None
+    """When the objective started and ended, by the worker's clock; None: the claim's and the recording's
+    time (a worker that records outcomes in batches, after the next trial started, passes its own)."""
+    finished_at: datetime | None = None
+    epochs: tuple[DeferredEpoch, ...] = ()
+    """Reports to store before the outcome, in order."""
 
 
 def finite_or_none(value: float) -> float | None:
@@ -167,10 +185,26 @@ def record_epoch(
 
 def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue:
     """Record the result if this run still holds the claim, then let the search propose more trials."""
-    now = utcnow()
     # Lock order everywhere: search row, then trial rows (cancel takes the same order).
     search = SearchRepository(session).get_for_update(run.search_id)
+    if not record_outcome(session, run, outcome):
+        return []
+    return advance_after_results(session, search, run.search_id, maximize=run.direction == "maximize")
+
+
+def record_outcome(session: Session, run: ClaimedRun, outcome: Outcome) -> bool:
+    """Record how the run ended if it still holds the claim; the caller holds the search row's lock."""
+    for epoch in outcome.epochs:
+        verdict = record_epoch(
+            session, run, epoch.step, epoch.metrics, epoch.own_curve, replaces=epoch.replaces
+        )
+        if verdict.claim_lost:
+            break  # the transition below finds it lost too
+    now = utcnow()
     metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
+    times = {"finished_at": outcome.finished_at or now}
+    if outcome.started_at is not None:
+        times["started_at"] = outcome.started_at
     won = TrialRepository(session).transition(
         run.trial_id,
         outcome.state,
@@ -181,12 +215,12 @@ def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue
         metric_value=metrics.get(run.metric),
         error=outcome.error,
         pruned_step=outcome.pruned_step,
-        finished_at=now,
         updated_at=now,
+        **times,
     )
     if not won:
         log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
-        return []
+        return False
     EventRepository(session).add(
         run.search_id,
         f"trial_{outcome.state.value}",
@@ -195,10 +229,17 @@ def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue
         error=outcome.error,
         pruned_step=outcome.pruned_step,
     )
+    return True
+
+
+def advance_after_results(
+    session: Session, search: Search | None, search_id: int, *, maximize: bool
+) -> Enqueue:
+    """After one or more results of a search: propose more trials, drop checkpoints no longer needed."""
     running = search is not None and search.state == SearchState.RUNNING
-    to_enqueue = advance_search(session, run.search_id, now) if running else []
+    to_enqueue = advance_search(session, search_id, utcnow()) if running else []
     # After advancing: a search that failed just now cancelled its other trials, whose checkpoints go too.
-    prune_checkpoints(session, run.search_id, maximize=run.direction == "maximize")
+    prune_checkpoints(session, search_id, maximize=maximize)
     return to_enqueue
 
 

@@ -23,8 +23,12 @@ class SearchRepository:
         return self.session.get(Search, search_id)
 
     def get_for_update(self, search_id: int) -> Search | None:
-        """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL)."""
-        statement = select(Search).where(Search.id == search_id).with_for_update()
+        """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL).
+
+        `FOR NO KEY UPDATE`: writers of rows that only point at the search (an epoch's curve point and
+        event, a claim's event) take a key-share lock on it, which `FOR UPDATE` would make wait for the
+        whole ask-tell transaction; none of them needs to."""
+        statement = select(Search).where(Search.id == search_id).with_for_update(key_share=True)
         return self.session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
 
     def by_idempotency_key(self, key: str) -> Search | None:

@@ -289,6 +289,19 @@ class TrialRepository:
         )
         return [(row.id, row.attempt, row.objective) for row in self.session.execute(statement)]
 
+    def queued_ids(self, search_id: int, limit: int, *, skip_locked: bool) -> list[int]:
+        """Up to `limit` of the search's queued trials, oldest first; with `skip_locked` (PostgreSQL), rows
+        another transaction is claiming are passed over rather than waited for."""
+        statement = (
+            select(Trial.id)
+            .where(Trial.search_id == search_id, Trial.state == TrialState.QUEUED.value)
+            .order_by(Trial.id)
+            .limit(limit)
+        )
+        if skip_locked:
+            statement = statement.with_for_update(skip_locked=True)
+        return list(self.session.scalars(statement))
+
     def next_queued(self, search_id: int) -> int | None:
         """The id of the search's lowest-numbered queued trial."""
         statement = (
