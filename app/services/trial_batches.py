@@ -19,10 +19,11 @@ from app.services.trial_runs import (
     ClaimedRun,
     Outcome,
     advance_after_results,
-    claim_trial,
-    record_outcome,
+    begin_run,
+    record_outcomes,
     release_trial,
 )
+from app.storage.models import utcnow
 from app.storage.repositories import SearchRepository, TrialRepository
 
 Result = Outcome | Literal["release", "platform", "lost"]
@@ -46,17 +47,21 @@ def claim_queued(
     least as many queued as taken beyond `needed` for other workers. Adds to `refill`."""
     if needed + extra <= 0:
         return
+    trials = TrialRepository(session)
     skip_locked = session.get_bind().dialect.name == "postgresql"
-    ids = TrialRepository(session).queued_ids(search_id, needed + 2 * extra, skip_locked=skip_locked)
+    ids = trials.queued_ids(search_id, needed + 2 * extra, skip_locked=skip_locked)
     take = min(len(ids), needed) + max(0, min(extra, (len(ids) - needed) // 2))
+    won = trials.claim_many(ids[:take], worker_id, utcnow())
+    if not won:
+        return
+    search = SearchRepository(session).get(search_id)
+    assert search is not None  # trials cascade with their search
     new_jobs = {job.trial_id: job for job in refill.to_enqueue}
-    for trial_id in ids[:take]:
-        run = claim_trial(session, trial_id, worker_id)
-        if run is None:
-            continue
+    for trial in won:
+        run = begin_run(session, trial, search)
         refill.claimed.append(run)
-        if new_jobs.pop(trial_id, None) is None:
-            refill.to_drop.append(TrialJob(trial_id, run.attempt - 1, run.objective))
+        if new_jobs.pop(trial.id, None) is None:
+            refill.to_drop.append(TrialJob(trial.id, run.attempt - 1, run.objective))
     refill.to_enqueue = list(new_jobs.values())
 
 
@@ -74,14 +79,15 @@ def record_and_refill(
     refill = Refill()
     # Lock order everywhere: search row, then trial rows.
     search = SearchRepository(session).get_for_update(search_id)
-    recorded = False
-    for run, result in results:
-        if result == "release":
-            refill.to_enqueue += release_trial(session, run)
-        elif result == "platform":
-            refill.to_enqueue += release_trial(session, run, reason="platform error")
-        elif result != "lost":
-            recorded = record_outcome(session, run, result) or recorded
+    outcomes = [(run, result) for run, result in results if isinstance(result, Outcome)]
+    # The results' inserts (events, deferred curve points) go out together at the next flush.
+    with session.no_autoflush:
+        recorded = record_outcomes(session, outcomes) > 0
+        for run, result in results:
+            if result == "release":
+                refill.to_enqueue += release_trial(session, run)
+            elif result == "platform":
+                refill.to_enqueue += release_trial(session, run, reason="platform error")
     if recorded:
         maximize = results[0][0].direction == "maximize"
         refill.to_enqueue += advance_after_results(session, search, search_id, maximize=maximize)

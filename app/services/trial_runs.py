@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -101,26 +101,34 @@ def finite_or_none(value: float) -> float | None:
 
 def claim_trial(session: Session, trial_id: int, worker_id: str) -> ClaimedRun | None:
     """Claim a queued trial; None when another worker won it or it is no longer queued."""
-    trials = TrialRepository(session)
-    trial = trials.claim(trial_id, worker_id, utcnow())
+    trial = TrialRepository(session).claim(trial_id, worker_id, utcnow())
     if trial is None:
         return None
     search = SearchRepository(session).get(trial.search_id)
     assert search is not None  # trials cascade with their search
+    return begin_run(session, trial, search)
+
+
+def begin_run(session: Session, trial: Trial, search: Search) -> ClaimedRun:
+    """What a claim of `trial` (its new attempt) sets up: its event, and for a run after a lost one the
+    checkpoint it resumes from, its curve cut back to it, and the nudges applied since asked again."""
     events = EventRepository(session)
-    events.add(search.id, "trial_started", trial_id=trial_id, attempt=trial.attempt)
-    resume = resume_point(session, trial_id)
+    events.add(search.id, "trial_started", trial_id=trial.id, attempt=trial.attempt)
+    if trial.attempt == 1:
+        return run_of(trial, search, 1)  # a first run: no checkpoint, curve or applied nudge before it
+    trials = TrialRepository(session)
+    resume = resume_point(session, trial.id)
     # Nudges applied after the state this attempt starts from are not in it: they are asked for again.
-    NudgeRepository(session).reopen_after(trial_id, 0 if resume is None else resume.step)
+    NudgeRepository(session).reopen_after(trial.id, 0 if resume is None else resume.step)
     if resume is None:
-        trials.clear_curve(trial_id)  # a previous, lost attempt's points
+        trials.clear_curve(trial.id)  # a previous, lost attempt's points
     else:
         # The curve up to the checkpoint stays: the run continues it, so it reads as one line.
-        trials.clear_curve_after(trial_id, resume.step)
+        trials.clear_curve_after(trial.id, resume.step)
         events.add(
             search.id,
             "trial_resumed",
-            trial_id=trial_id,
+            trial_id=trial.id,
             attempt=trial.attempt,
             step=resume.step,
             from_attempt=resume.attempt,
@@ -193,19 +201,16 @@ def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue
 
 
 def record_outcome(session: Session, run: ClaimedRun, outcome: Outcome) -> bool:
-    """Record how the run ended if it still holds the claim; the caller holds the search row's lock."""
-    for epoch in outcome.epochs:
-        verdict = record_epoch(
-            session, run, epoch.step, epoch.metrics, epoch.own_curve, replaces=epoch.replaces
-        )
-        if verdict.claim_lost:
-            break  # the transition below finds it lost too
+    """Record how the run ended (after the reports it deferred) if it still holds the claim; the caller
+    holds the search row's lock. Only adds rows after its one UPDATE, so that a batch of outcomes
+    flushes their inserts together."""
     now = utcnow()
     metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
     times = {"finished_at": outcome.finished_at or now}
     if outcome.started_at is not None:
         times["started_at"] = outcome.started_at
-    won = TrialRepository(session).transition(
+    trials = TrialRepository(session)
+    won = trials.transition(
         run.trial_id,
         outcome.state,
         attempt=run.attempt,
@@ -221,7 +226,21 @@ def record_outcome(session: Session, run: ClaimedRun, outcome: Outcome) -> bool:
     if not won:
         log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
         return False
-    EventRepository(session).add(
+    events = EventRepository(session)
+    for epoch in outcome.epochs:  # the run's reports, written now that its claim held to the end
+        values = {name: finite_or_none(float(value)) for name, value in epoch.metrics.items()}
+        if epoch.replaces:
+            trials.clear_curve_step(run.trial_id, epoch.step)
+        trials.add_curve_point(run.trial_id, epoch.step, values)
+        events.add(
+            run.search_id,
+            "epoch",
+            trial_id=run.trial_id,
+            attempt=run.attempt,
+            step=epoch.step,
+            metrics=values,
+        )
+    events.add(
         run.search_id,
         f"trial_{outcome.state.value}",
         trial_id=run.trial_id,
@@ -230,6 +249,68 @@ def record_outcome(session: Session, run: ClaimedRun, outcome: Outcome) -> bool:
         pruned_step=outcome.pruned_step,
     )
     return True
+
+
+def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outcome]]) -> int:
+    """`record_outcome` for several runs, in three round trips whatever their number: lock the rows of
+    the runs that still hold their claim, update them, insert the events and reports. Returns how
+    many were recorded; the caller holds the search row's lock."""
+    trials = TrialRepository(session)
+    held = trials.still_claimed([(run.trial_id, run.attempt) for run, _ in outcomes])
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    won: list[tuple[ClaimedRun, Outcome, dict[str, float | None]]] = []
+    for run, outcome in outcomes:
+        if run.trial_id not in held:
+            log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
+            continue
+        metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
+        won.append((run, outcome, metrics))
+        rows.append(
+            {
+                "id": run.trial_id,
+                "search_id": run.search_id,
+                "state": outcome.state.value,
+                "value": outcome.value,
+                "metrics": metrics,
+                "metric_value": metrics.get(run.metric),
+                "error": outcome.error,
+                "pruned_step": outcome.pruned_step,
+                "started_at": outcome.started_at or run_started_at(session, run),
+                "finished_at": outcome.finished_at or now,
+                "updated_at": now,
+            }
+        )
+    trials.finish_many(rows)
+    events = EventRepository(session)
+    for run, outcome, _ in won:
+        for epoch in outcome.epochs:
+            values = {name: finite_or_none(float(value)) for name, value in epoch.metrics.items()}
+            if epoch.replaces:
+                trials.clear_curve_step(run.trial_id, epoch.step)
+            trials.add_curve_point(run.trial_id, epoch.step, values)
+            events.add(
+                run.search_id,
+                "epoch",
+                trial_id=run.trial_id,
+                attempt=run.attempt,
+                step=epoch.step,
+                metrics=values,
+            )
+        events.add(
+            run.search_id,
+            f"trial_{outcome.state.value}",
+            trial_id=run.trial_id,
+            value=outcome.value,
+            error=outcome.error,
+            pruned_step=outcome.pruned_step,
+        )
+    return len(won)
+
+
+def run_started_at(session: Session, run: ClaimedRun) -> datetime | None:
+    trial = session.get(Trial, run.trial_id)
+    return None if trial is None else trial.started_at
 
 
 def advance_after_results(
