@@ -23,7 +23,7 @@ from app.errors import InfrastructureError
 log = logging.getLogger(__name__)
 
 RUN_TRIAL = "workers.jobs.run_trial"
-CHAIN_ALLOWANCE_SECONDS = 60
+CHAIN_ALLOWANCE_SECONDS = 120
 """A job's time limit beyond its trial's: what the trials its worker chained before it may have taken."""
 _LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 

@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         description="A trial that ran for less than this makes its search's trials cheap to its worker.",
     )
     worker_chain_seconds: float = Field(
-        default=10.0,
+        default=30.0,
         ge=0,
         description="How long a worker goes on claiming a search's next trials before it takes the "
         "queue's next job (another search's, maybe); each trial's time limit stays trial_timeout_seconds.",

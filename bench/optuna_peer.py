@@ -45,6 +45,8 @@ def storage(kind: str, url: str) -> BaseStorage:
 @dataclass(frozen=True)
 class OptunaRun:
     trials: int
+    go: float
+    """When the processes were told to start (wall clock)."""
     span_seconds: float
     """First objective call's start to the last one's end."""
     window_seconds: float
@@ -88,6 +90,7 @@ def run_optuna(
     every = [call for process_calls in calls for call in process_calls]
     return OptunaRun(
         trials=len(every),
+        go=go,
         span_seconds=max(end for _, end in every) - min(start for start, _ in every),
         window_seconds=max(report["ended"] for report in reports) - go,
         calls=calls,

@@ -78,12 +78,17 @@ class Chain:
 
     @staticmethod
     def ahead_of(runtime: WorkerRuntime, search_id: int) -> tuple[int, int]:
-        """(0, trials to hold ahead of the running one): none unless the search's last trial here was
-        cheap (a long trial held ahead would keep an idle worker waiting); then enough for about
-        `prefetch_seconds` of work, at least one and at most `worker_prefetch`."""
+        """(0, trials to hold ahead of the running one): one while the search's trials are new to this
+        worker, none once one ran long here (held ahead, a long trial would keep an idle worker waiting),
+        and while they are cheap enough for about `prefetch_seconds` of work, at most `worker_prefetch`.
+        (`claim_queued` takes trials ahead only while as many stay queued for other workers.)"""
         last = runtime.trial_seconds.get(search_id)
-        if last is None or last >= runtime.settings.cheap_trial_seconds:
+        if runtime.settings.worker_prefetch == 0 or (
+            last is not None and last >= runtime.settings.cheap_trial_seconds
+        ):
             return 0, 0
+        if last is None:
+            return 0, 1
         wanted = math.ceil(runtime.settings.prefetch_seconds / max(last, 1e-6))
         return 0, min(runtime.settings.worker_prefetch, max(1, wanted))
 
@@ -92,8 +97,9 @@ class Chain:
         if self._over():
             return 0, 0
         needed = 1 if self._wanting and not self._ready else 0
-        ahead = self.ahead_of(self.runtime, self.search_id)[1]
-        return needed, max(0, ahead - len(self._ready) - needed)
+        # Held ahead once the job's thread has taken its next one (if it is waiting for it).
+        held_ahead = len(self._ready) - (1 if self._wanting and self._ready else 0)
+        return needed, max(0, self.ahead_of(self.runtime, self.search_id)[1] - held_ahead)
 
     def _record_loop(self) -> None:
         while True:

@@ -78,7 +78,8 @@ def _run_one(run: ClaimedRun, runtime: WorkerRuntime) -> Result:
     )
     started_at, started = utcnow(), time.monotonic()
     # While the search's trials are cheap here, its reports wait for the outcome's transaction.
-    cheap = Chain.ahead_of(runtime, run.search_id)[1] > 0
+    last = runtime.trial_seconds.get(run.search_id)
+    cheap = last is not None and last < runtime.settings.cheap_trial_seconds
     outcome = _run(run, runtime, defer_epochs_for=runtime.settings.cheap_trial_seconds if cheap else 0.0)
     runtime.trial_seconds[run.search_id] = time.monotonic() - started
     if outcome == "lost":
