@@ -201,60 +201,15 @@ def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue
 
 
 def record_outcome(session: Session, run: ClaimedRun, outcome: Outcome) -> bool:
-    """Record how the run ended (after the reports it deferred) if it still holds the claim; the caller
-    holds the search row's lock. Only adds rows after its one UPDATE, so that a batch of outcomes
-    flushes their inserts together."""
-    now = utcnow()
-    metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
-    times = {"finished_at": outcome.finished_at or now}
-    if outcome.started_at is not None:
-        times["started_at"] = outcome.started_at
-    trials = TrialRepository(session)
-    won = trials.transition(
-        run.trial_id,
-        outcome.state,
-        attempt=run.attempt,
-        sources=[TrialState.RUNNING],
-        value=outcome.value,
-        metrics=metrics,
-        metric_value=metrics.get(run.metric),
-        error=outcome.error,
-        pruned_step=outcome.pruned_step,
-        updated_at=now,
-        **times,
-    )
-    if not won:
-        log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
-        return False
-    events = EventRepository(session)
-    for epoch in outcome.epochs:  # the run's reports, written now that its claim held to the end
-        values = {name: finite_or_none(float(value)) for name, value in epoch.metrics.items()}
-        if epoch.replaces:
-            trials.clear_curve_step(run.trial_id, epoch.step)
-        trials.add_curve_point(run.trial_id, epoch.step, values)
-        events.add(
-            run.search_id,
-            "epoch",
-            trial_id=run.trial_id,
-            attempt=run.attempt,
-            step=epoch.step,
-            metrics=values,
-        )
-    events.add(
-        run.search_id,
-        f"trial_{outcome.state.value}",
-        trial_id=run.trial_id,
-        value=outcome.value,
-        error=outcome.error,
-        pruned_step=outcome.pruned_step,
-    )
-    return True
+    """Record how the run ended if it still holds the claim; the caller holds the search row's lock."""
+    return record_outcomes(session, [(run, outcome)]) == 1
 
 
 def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outcome]]) -> int:
-    """`record_outcome` for several runs, in three round trips whatever their number: lock the rows of
-    the runs that still hold their claim, update them, insert the events and reports. Returns how
-    many were recorded; the caller holds the search row's lock."""
+    """Record how runs ended, each only if it still holds its claim, in three round trips whatever their
+    number: lock the rows of the runs that still hold their claim, update them, insert the events (and
+    the reports the runs deferred, before their results). Returns how many were recorded; the caller
+    holds the search row's lock."""
     trials = TrialRepository(session)
     held = trials.still_claimed([(run.trial_id, run.attempt) for run, _ in outcomes])
     now = utcnow()
@@ -284,7 +239,7 @@ def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outco
     trials.finish_many(rows)
     events = EventRepository(session)
     for run, outcome, _ in won:
-        for epoch in outcome.epochs:
+        for epoch in outcome.epochs:  # written now that the run's claim held to the end
             values = {name: finite_or_none(float(value)) for name, value in epoch.metrics.items()}
             if epoch.replaces:
                 trials.clear_curve_step(run.trial_id, epoch.step)
