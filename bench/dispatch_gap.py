@@ -45,11 +45,18 @@ class GapRun:
     makespan: float
     gaps: list[float]
     load: float
+    busy: float
+    """The busiest process's time inside the objective: the ideal makespan as this machine ran it (a
+    loaded machine wakes a sleeping objective late, and that lateness is not the platform's)."""
 
     @property
     def overhead(self) -> float:
         ideal = self.trials * self.seconds / 2
         return self.makespan / ideal - 1
+
+    @property
+    def platform_overhead(self) -> float:
+        return self.makespan / self.busy - 1
 
     def gap_ms(self, quantile: float) -> float:
         ordered = sorted(self.gaps)
@@ -62,6 +69,10 @@ def gaps_of(calls: list[list[tuple[float, float]]]) -> list[float]:
         ordered = sorted(process_calls)
         gaps += [after[0] - before[1] for before, after in zip(ordered, ordered[1:], strict=False)]
     return gaps
+
+
+def busiest(calls: list[list[tuple[float, float]]]) -> float:
+    return max(sum(end - start for start, end in process_calls) for process_calls in calls)
 
 
 def sleep_spec(seconds: float, trials: int) -> dict[str, object]:
@@ -104,8 +115,8 @@ def run_caviar(seconds: float, trials: int, args: argparse.Namespace, logs: Path
         search = stack.wait(search_id)
     if search["state"] != "completed":
         raise RuntimeError(f"the sleep search ended {search['state']}; see {logs}")
-    calls = [
-        [tuple(map(float, line.split())) for line in path.read_text().splitlines()]
+    calls: list[list[tuple[float, float]]] = [
+        [(float(line.split()[0]), float(line.split()[1])) for line in path.read_text().splitlines()]
         for path in times.glob("*.txt")
     ]
     ends = [end for process_calls in calls for _, end in process_calls]
@@ -116,7 +127,8 @@ def run_caviar(seconds: float, trials: int, args: argparse.Namespace, logs: Path
         f"first start to last end {max(ends) - first:.3f} s; per worker {[len(c) for c in calls]}",
         file=sys.stderr,
     )
-    return GapRun("caviar", seconds, len(ends), max(ends) - submitted, gaps_of(calls), load)  # type: ignore[arg-type]
+    makespan = max(ends) - submitted
+    return GapRun("caviar", seconds, len(ends), makespan, gaps_of(calls), load, busiest(calls))
 
 
 def run_peer(system: str, seconds: float, trials: int, args: argparse.Namespace, logs: Path) -> GapRun:
@@ -139,19 +151,22 @@ def run_peer(system: str, seconds: float, trials: int, args: argparse.Namespace,
                 "rdb", url, trials=trials, processes=2, sleep_seconds=seconds, log_level="INFO", logs=logs
             )
     ends = [end for process_calls in run.calls for _, end in process_calls]
-    return GapRun(system, seconds, len(ends), max(ends) - run.go, gaps_of(run.calls), load)
+    return GapRun(
+        system, seconds, len(ends), max(ends) - run.go, gaps_of(run.calls), load, busiest(run.calls)
+    )
 
 
 def table(runs: list[GapRun]) -> str:
     lines = [
-        "| trial | system | trials | makespan s (ideal 10) | overhead (goal ≤ 2%) | gap p50 ms "
-        "| gap p99 ms (goal < 20) | load |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| trial | system | trials | makespan s (ideal 10) | overhead (goal ≤ 2%) | beyond the objective's "
+        "own time | gap p50 ms | gap p99 ms (goal < 20) | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         lines.append(
             f"| {run.seconds:g} s | {LABELS[run.system]} | {run.trials} | {run.makespan:.2f} "
-            f"| {100 * run.overhead:.1f}% | {run.gap_ms(0.5):.1f} | {run.gap_ms(0.99):.1f} | {run.load:.1f} |"
+            f"| {100 * run.overhead:.1f}% | {100 * run.platform_overhead:.1f}% "
+            f"| {run.gap_ms(0.5):.1f} | {run.gap_ms(0.99):.1f} | {run.load:.1f} |"
         )
     return "\n".join(lines) + "\n"
 

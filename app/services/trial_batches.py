@@ -48,9 +48,12 @@ def claim_queued(
     if needed + extra <= 0:
         return
     trials = TrialRepository(session)
-    skip_locked = session.get_bind().dialect.name == "postgresql"
-    ids = trials.queued_ids(search_id, needed + 2 * extra, skip_locked=skip_locked)
+    ids = trials.queued_ids(search_id, needed + 2 * extra, skip_locked=False)
     take = min(len(ids), needed) + max(0, min(extra, (len(ids) - needed) // 2))
+    if take and session.get_bind().dialect.name == "postgresql":
+        # Lock only the rows taken (a row locked and left would hide it from another worker's claim
+        # until this commits), passing over any another transaction is claiming.
+        ids = trials.queued_ids(search_id, take, skip_locked=True)
     won = trials.claim_many(ids[:take], worker_id, utcnow())
     if not won:
         return
