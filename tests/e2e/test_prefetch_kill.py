@@ -1,5 +1,6 @@
 """A worker SIGKILLed while it holds trials claimed ahead (prefetched) loses none of them: the leases of
-all it held expire, the reconciler re-queues them, and every trial ends completed exactly once."""
+all it held expire, the reconciler re-queues them, and every trial ends completed exactly once. One
+stopped with SIGTERM hands them all back at once."""
 
 from __future__ import annotations
 
@@ -52,19 +53,35 @@ def held_by(database_url: str, search_id: int) -> dict[str, list[tuple[int, int]
     return held
 
 
-def test_a_worker_killed_holding_prefetched_trials_loses_none(stack: Stack, database_url: str) -> None:
+def submit_and_wait_until_trials_are_held(stack: Stack, database_url: str) -> int:
     spec = quick_spec(budget={"max_trials": TRIALS, "max_parallel": TRIALS})
     spec["space"].update(epochs=EPOCHS, batch_size=16)
-    search_id = httpx.post(f"{stack.api_url}/searches", json=spec).json()["id"]
+    search_id: int = httpx.post(f"{stack.api_url}/searches", json=spec).json()["id"]
     (worker,) = stack.workers
-
     deadline = time.monotonic() + 120
     while True:  # after its first trial, the worker claims the next one and HELD_AHEAD more
         held = held_by(database_url, search_id)
         if any(len(runs) >= 1 + HELD_AHEAD for runs in held.values()):
-            break
+            return search_id
         assert worker.poll() is None and time.monotonic() < deadline, (held, stack.logs())
         time.sleep(0.02)
+
+
+def test_a_worker_stopped_holding_prefetched_trials_hands_them_back(stack: Stack, database_url: str) -> None:
+    search_id = submit_and_wait_until_trials_are_held(stack, database_url)
+    (worker,) = stack.workers
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0, stack.logs()
+    # Back in the queue at once (no lease had to expire): nothing of the search is running.
+    assert held_by(database_url, search_id) == {}, stack.logs()
+    stack.start_worker()
+    assert wait_finished(stack, search_id)["state"] == "completed", stack.logs()
+    assert_every_trial_recorded_once(database_url, search_id, trials=TRIALS, epochs=EPOCHS, blows=["SIGTERM"])
+
+
+def test_a_worker_killed_holding_prefetched_trials_loses_none(stack: Stack, database_url: str) -> None:
+    search_id = submit_and_wait_until_trials_are_held(stack, database_url)
+    (worker,) = stack.workers
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)
     (runs,) = [runs for runs in held_by(database_url, search_id).values() if len(runs) > 1]
