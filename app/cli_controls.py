@@ -1,14 +1,16 @@
-"""`caviar nudge`: change a running trial's hyperparameters from its next epoch; the NAME=VALUE parser."""
+"""`caviar nudge`: change a running trial's hyperparameters from its next epoch; the NAME=VALUE parser;
+`caviar pause|resume|stop`: pause a trial, queue it again, or end it now with its best epoch so far."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import typer
 
 from app.cli_common import DEFAULT_API_URL, ApiUrl, call, client, console, fail
+from caviar import CaviarClient
 
 ALIASES = {"lr": "learning_rate", "alpha": "learning_rate", "α": "learning_rate"}
 """Short names people type for a control; the API knows only the long ones."""
@@ -73,4 +75,49 @@ def _value(name: str, text: str) -> Any:
         ) from None
 
 
-COMMANDS = (nudge,)
+RUN_CONTROLS = ("pause", "resume", "stop")
+"""What `caviar watch`'s prompt accepts besides nudges."""
+TrialId = Annotated[int, typer.Argument(help="The trial.", show_default=False)]
+
+
+def pause(trial_id: TrialId, api_url: ApiUrl = DEFAULT_API_URL) -> None:
+    """Pause a trial: a running one checkpoints after its current epoch and frees its worker."""
+    _run_control(api_url, "pause", trial_id)
+
+
+def resume(trial_id: TrialId, api_url: ApiUrl = DEFAULT_API_URL) -> None:
+    """Resume a paused trial: the next worker continues from its checkpoint."""
+    _run_control(api_url, "resume", trial_id)
+
+
+def stop(trial_id: TrialId, api_url: ApiUrl = DEFAULT_API_URL) -> None:
+    """Stop a running or paused trial now: it completes with its best epoch so far."""
+    _run_control(api_url, "stop", trial_id)
+
+
+def _run_control(api_url: str, action: str, trial_id: int) -> None:
+    with client(api_url) as api:
+        trial = call(run_control(api, action), trial_id)
+    console.print(describe_run_control(action, trial))
+
+
+def run_control(api: CaviarClient, action: str) -> Callable[[int], dict[str, Any]]:
+    """The client method for `action` (one of RUN_CONTROLS)."""
+    methods: dict[str, Callable[[int], dict[str, Any]]] = {
+        "pause": api.pause,
+        "resume": api.resume,
+        "stop": api.stop,
+    }
+    return methods[action]
+
+
+def describe_run_control(action: str, trial: dict[str, Any]) -> str:
+    """One line: what a pause, resume or stop did to `trial` (the API's answer)."""
+    pending = (trial.get("run_request") or {}).get("action")
+    if pending is not None:
+        return f"trial {trial['id']} is {trial['state']}; it will {pending} after its current epoch"
+    value = "" if trial["value"] is None else f" (value {trial['value']:.6g})"
+    return f"trial {trial['id']} is {trial['state']}{value}"
+
+
+COMMANDS = (nudge, pause, resume, stop)

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from app.cli_chart import render_curve
 from app.cli_common import DEFAULT_API_URL, ApiUrl, call, client, console
-from app.cli_controls import BadControl, parse_controls
+from app.cli_controls import RUN_CONTROLS, BadControl, describe_run_control, parse_controls, run_control
 from app.cli_watch_state import NUDGE_MARK, RESUME_MARK, WatchedTrial
 from caviar import CaviarAPIError, CaviarClient
 
@@ -99,13 +99,21 @@ def render(watched: WatchedTrial, *, prompting: bool) -> Group:
     lines.extend(Text(entry) for entry in _log(watched))
     lines.extend(Text(f"> {answer}", style="cyan") for answer in watched.answers)
     if prompting and not watched.finished:
-        lines.append(Text("type NAME VALUE + Enter to nudge (e.g. lr 0.003), q to quit", style="dim"))
+        lines.append(
+            Text(
+                "type NAME VALUE + Enter to nudge (e.g. lr 0.003); pause, resume, stop; q to quit",
+                style="dim",
+            )
+        )
     return Group(*lines)
 
 
 def nudge_answer(api: CaviarClient, trial_id: int, line: str) -> str:
-    """Send the nudge typed in `line`; what happened, in one line (the API's error message if refused)."""
+    """Send the nudge (or the pause, resume or stop) typed in `line`; what happened, in one line (the
+    API's error message if refused)."""
     try:
+        if line in RUN_CONTROLS:
+            return f"{line}: {describe_run_control(line, run_control(api, line)(trial_id))}"
         changes = parse_controls(line.split())
         result = api.nudge(trial_id, **changes)
     except BadControl as error:
@@ -127,6 +135,7 @@ def _log(watched: WatchedTrial) -> list[str]:
         )
         for nudge in watched.applied_nudges()
     ]
+    entries.extend((step, text) for step, text in watched.log)
     entries.extend(
         (
             resume["step"] or 0,

@@ -33,6 +33,8 @@ class WatchedTrial:
     resumes: dict[int, dict[str, Any]] = field(default_factory=dict)
     """Resumed attempts by attempt number: `{"step", "attempt", "from_attempt"}`."""
     answers: list[str] = field(default_factory=list)
+    log: list[tuple[int, str]] = field(default_factory=list)
+    """Pauses and stops as (step, line), in the order they happened."""
 
     @classmethod
     def from_detail(cls, detail: dict[str, Any], metric: str) -> WatchedTrial:
@@ -68,8 +70,25 @@ class WatchedTrial:
             }
         elif kind == "trial_started":
             self.state = "running"
+        elif kind == "trial_requeued":
+            self.state = "queued"
+        elif kind == "trial_paused":
+            self.state = "paused"
+            step = payload.get("step")
+            where = "before it ran" if step is None else f"after step {step}"
+            self._log(step or 0, f"paused {where} (by {payload.get('by')})")
+        elif kind == "trial_stopped":
+            self._log(
+                payload.get("step") or 0,
+                f"stopped after step {payload.get('step')}, best step {payload.get('best_step')} "
+                f"(by {payload.get('by')})",
+            )
         elif kind in FINISHED_KINDS:
             self.state = kind.removeprefix("trial_")
+
+    def _log(self, step: int, text: str) -> None:
+        if (step, text) not in self.log:  # the stream may replay what is known
+            self.log.append((step, text))
 
     def answer(self, text: str) -> None:
         """Show what the prompt did (a nudge accepted, or why not)."""

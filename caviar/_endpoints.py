@@ -97,13 +97,28 @@ class Endpoints(ABC, Generic[Obj, Arr, Text, Items]):
         return self._object(Call("GET", f"/searches/{search_id}"))
 
     def cancel(self, search_id: int) -> Obj:
-        """Cancel a running search: its queued and running trials are cancelled."""
-        return self._object(Call("POST", f"/searches/{search_id}/cancel"))
+        """Cancel a running search: its queued, running and paused trials are cancelled. Cancelling a
+        cancelled search answers the same, so a retried request is harmless."""
+        return self._object(Call("POST", f"/searches/{search_id}/cancel", retry_safe=True))
 
     def nudge(self, trial_id: int, **controls: Any) -> Obj:
         """Change live hyperparameters of a running trial from its next epoch, e.g.
         `nudge(7, learning_rate=0.003)`; returns its pending and applied nudges."""
         return self._object(Call("PATCH", f"/trials/{trial_id}/controls", json=controls))
+
+    def pause(self, trial_id: int) -> Obj:
+        """Pause a trial: a running one checkpoints after its current epoch and frees its worker (its
+        `run_request` says so until then), a queued one is paused at once; returns the trial."""
+        return self._object(Call("POST", f"/trials/{trial_id}/pause", retry_safe=True))
+
+    def resume(self, trial_id: int) -> Obj:
+        """Queue a paused trial again (the next worker continues from its checkpoint); returns the trial."""
+        return self._object(Call("POST", f"/trials/{trial_id}/resume", retry_safe=True))
+
+    def stop(self, trial_id: int) -> Obj:
+        """End a running or paused trial after its current epoch as completed, with its best epoch so far;
+        returns the trial (`run_request` shows the stop until its worker has done it)."""
+        return self._object(Call("POST", f"/trials/{trial_id}/stop", retry_safe=True))
 
     def best(self, search_id: int, k: int = 5) -> Arr:
         """The `k` best completed trials, best first."""

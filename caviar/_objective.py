@@ -101,5 +101,18 @@ class LiveTrial(Trial, Protocol):
         ...
 
 
+@runtime_checkable
+class StoppableTrial(Trial, Protocol):
+    """A trial someone can ask to end now with its best result so far (the workers' trials can, through
+    `POST /trials/{id}/stop`). An objective that supports it checks `isinstance(trial, StoppableTrial)`;
+    one that does not is stopped like a pruned one (`should_stop()`), and the worker records the best of
+    the steps it reported."""
+
+    def stop_requested(self) -> bool:
+        """True once a stop was asked: stop training after the current step and return the final metrics
+        of the best step so far (with its weights, as early stopping does). `should_stop()` is true too."""
+        ...
+
+
 Objective = Callable[[Mapping[str, Any], Trial], Mapping[str, float]]
 """`objective(params, trial) -> final metrics`; register it under the `caviar.objectives` entry point."""

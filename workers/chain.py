@@ -17,13 +17,18 @@ from collections import deque
 
 from app.queue import CHAIN_ALLOWANCE_SECONDS, drop_jobs, enqueue_after_commit
 from app.services.trial_batches import Refill, Result, record_and_refill
-from app.services.trial_runs import ClaimedRun
+from app.services.trial_pauses import pause_run
+from app.services.trial_runs import ClaimedRun, Outcome
 from app.storage.db import session_scope
 from workers.platform_errors import DATABASE_ERRORS
 from workers.retry import StopRequested, retry_until_it_works
 from workers.runtime import WorkerRuntime
+from workers.trial_context import PausePoint
 
 log = logging.getLogger(__name__)
+
+RunEnd = Result | PausePoint
+"""How a run ends: a result to record, a pause, or the trial handed back (or already gone)."""
 
 
 class Chain:
@@ -35,7 +40,7 @@ class Chain:
         settings = runtime.settings
         self._deadline = time.monotonic() + min(settings.worker_chain_seconds, CHAIN_ALLOWANCE_SECONDS / 2)
         self._ready: deque[ClaimedRun] = deque(first)
-        self._pending: list[tuple[ClaimedRun, Result]] = []
+        self._pending: list[tuple[ClaimedRun, RunEnd]] = []
         self._wanting = False
         self._recording = False
         self._exhausted = False
@@ -59,7 +64,7 @@ class Chain:
             self._wanting = False
             return self._ready.popleft()
 
-    def done(self, run: ClaimedRun, result: Result) -> None:
+    def done(self, run: ClaimedRun, result: RunEnd) -> None:
         """Hand a finished run to the recorder; the caller asks for the next one right after."""
         with self._changed:
             self._pending.append((run, result))
@@ -127,14 +132,21 @@ class Chain:
                 self._exhausted = needed + extra > 0 and not refill.claimed
                 self._changed.notify_all()
 
-    def _record(self, batch: list[tuple[ClaimedRun, Result]], needed: int, extra: int) -> Refill | None:
+    def _record(self, batch: list[tuple[ClaimedRun, RunEnd]], needed: int, extra: int) -> Refill | None:
         runtime = self.runtime
 
         def transaction() -> Refill:
             with session_scope(runtime.settings.database_url) as session:
-                return record_and_refill(
-                    session, self.search_id, batch, runtime.worker_id, needed=needed, extra=extra
+                to_enqueue = []
+                for run, result in batch:
+                    if isinstance(result, PausePoint):
+                        to_enqueue += pause_run(session, run, result.step, result.checkpoint, result.request)
+                results = [(run, result) for run, result in batch if not isinstance(result, PausePoint)]
+                refill = record_and_refill(
+                    session, self.search_id, results, runtime.worker_id, needed=needed, extra=extra
                 )
+                refill.to_enqueue += to_enqueue
+                return refill
 
         try:
             refill = retry_until_it_works(
@@ -154,5 +166,8 @@ class Chain:
         enqueue_after_commit(runtime.queues, refill.to_enqueue, timeout_seconds=timeout)
         drop_jobs(runtime.queues, refill.to_drop)
         for run, result in batch:
-            log.debug("trial %s: %s", run.trial_id, result if isinstance(result, str) else result.state.value)
+            if isinstance(result, PausePoint):
+                log.info("trial %s: paused after step %s", run.trial_id, result.step)
+            elif isinstance(result, Outcome):
+                log.debug("trial %s: %s (value=%s)", run.trial_id, result.state.value, result.value)
         return refill

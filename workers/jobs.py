@@ -7,16 +7,16 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from app.domain.trial_state import TrialState
 from app.queue import drop_jobs
-from app.services.trial_batches import Refill, Result, claim_queued
+from app.services.trial_batches import Refill, claim_queued
 from app.services.trial_runs import ClaimedRun, Outcome, claim_trial
 from app.storage.db import session_scope
 from app.storage.models import utcnow
 from caviar import InvalidParams, TrialDiverged, TrialPruned
-from workers.chain import Chain
+from workers.chain import Chain, RunEnd
 from workers.objectives.registry import get_objective, installed_objectives
 from workers.platform_errors import DATABASE_ERRORS, platform_error
 from workers.retry import StopRequested, retry_until_it_works
@@ -68,7 +68,7 @@ def _claim_run_record(trial_id: int, runtime: WorkerRuntime) -> None:
         chain.close()
 
 
-def _run_one(run: ClaimedRun, runtime: WorkerRuntime) -> Result:
+def _run_one(run: ClaimedRun, runtime: WorkerRuntime) -> RunEnd:
     if run.objective not in installed_objectives():
         # Queues route trials by objective, so only a job left on a wrong queue by hand gets here.
         log.warning("trial %s: objective %r is not installed here, handed back", run.trial_id, run.objective)
@@ -99,9 +99,7 @@ def _when_the_database_answers(runtime: WorkerRuntime, action: Callable[[], T], 
     )
 
 
-def _run(
-    run: ClaimedRun, runtime: WorkerRuntime, *, defer_epochs_for: float
-) -> Outcome | Literal["release", "platform", "lost"]:
+def _run(run: ClaimedRun, runtime: WorkerRuntime, *, defer_epochs_for: float) -> RunEnd:
     runtime.current = run
     try:
         return execute(run, runtime, defer_epochs_for=defer_epochs_for)
@@ -109,12 +107,11 @@ def _run(
         runtime.current = None
 
 
-def execute(
-    run: ClaimedRun, runtime: WorkerRuntime, *, defer_epochs_for: float = 0.0
-) -> Outcome | Literal["release", "platform", "lost"]:
-    """Run the objective; returns the outcome to record, "release" on shutdown, "platform" after a Redis
-    or database error (the trial goes back to the queue), "lost" if the claim went. Reports no pruner
-    judges in the first `defer_epochs_for` seconds are returned with the outcome, to be written with it."""
+def execute(run: ClaimedRun, runtime: WorkerRuntime, *, defer_epochs_for: float = 0.0) -> RunEnd:
+    """Run the objective; returns the outcome to record, where to pause, "release" on shutdown, "platform"
+    after a Redis or database error (the trial goes back to the queue), "lost" if the claim went. Reports
+    no pruner judges in the first `defer_epochs_for` seconds are returned with the outcome, to be written
+    with it."""
     context = WorkerTrialContext(
         run,
         runtime.settings.database_url,
@@ -129,12 +126,12 @@ def execute(
     return outcome
 
 
-def _execute(
-    run: ClaimedRun, runtime: WorkerRuntime, context: WorkerTrialContext
-) -> Outcome | Literal["release", "platform", "lost"]:
+def _execute(run: ClaimedRun, runtime: WorkerRuntime, context: WorkerTrialContext) -> RunEnd:
+    returned = False
     try:
         objective = get_objective(run.objective)
         metrics = dict(objective(run.params, context))
+        returned = True
     except TrialPruned:
         metrics = {}
         if context.stop_reason is None:
@@ -165,6 +162,10 @@ def _execute(
         return "release"
     if context.stop_reason == "claim_lost":
         return "lost"
+    if context.stop_reason == "paused" and context.pause is not None and not returned:
+        return context.pause
+    if context.stop_reason == "stopped":
+        return _stopped(run, context, metrics if returned else None)
     if context.stop_reason == "pruned":
         # What the curve said when the pruner stopped it, so a pruned trial still shows where it stood.
         return Outcome(
@@ -180,3 +181,24 @@ def _execute(
     if not math.isfinite(value):
         return Outcome(TrialState.FAILED, metrics=metrics, error=f"diverged: final {run.metric} is {value}")
     return Outcome(TrialState.COMPLETED, metrics=metrics, value=float(value))
+
+
+def _stopped(run: ClaimedRun, context: WorkerTrialContext, metrics: dict[str, float] | None) -> RunEnd:
+    """A run someone stopped: completed with what the objective returned (a `StoppableTrial` objective
+    returns its best step's), else with the metrics of the best step it reported."""
+    best = context.best_reported()
+    request = context.stop_request or {}
+    if metrics is None:
+        if best is None:
+            return Outcome(TrialState.FAILED, error="stopped before it reported a step")
+        metrics = best[1]
+    resumed_at = run.resume.step if run.resume is not None else None
+    stopped = {
+        "step": context.last_step if context.last_step is not None else resumed_at,
+        "best_step": int(metrics["best_epoch"]) if "best_epoch" in metrics else best and best[0],
+        "by": request.get("by", "anyone"),
+    }
+    value = metrics.get(run.metric)
+    if value is None or not math.isfinite(value):
+        return Outcome(TrialState.FAILED, metrics=metrics, error=f"stopped with no finite {run.metric!r}")
+    return Outcome(TrialState.COMPLETED, metrics=metrics, value=float(value), stopped=stopped)

@@ -6,6 +6,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from app.domain.pruners import build_pruner
@@ -14,6 +15,16 @@ from app.services.trial_runs import ClaimedRun, DeferredEpoch, record_epoch
 from app.storage.db import session_scope
 from caviar import Dataset
 from workers.dataset_cache import DatasetCache
+
+
+@dataclass(frozen=True)
+class PausePoint:
+    """Where a run stops for a pause: after `step`, with the checkpoint taken then (None: the objective
+    keeps none, so the trial resumes from its last stored one, or from scratch)."""
+
+    step: int
+    checkpoint: bytes | None
+    request: dict[str, Any]
 
 
 class WorkerTrialContext:
@@ -43,9 +54,14 @@ class WorkerTrialContext:
         self._datasets = datasets
         self._shutdown = shutdown
         self._curve: dict[int, float] = {}
+        self._reported: dict[int, dict[str, float]] = {}
         self.last_step: int | None = None
         self.last_metrics: dict[str, float] = {}
-        self.stop_reason: str | None = None  # "pruned" | "claim_lost" | "shutdown"
+        self.stop_reason: str | None = None  # "pruned" | "claim_lost" | "shutdown" | "paused" | "stopped"
+        self.pause: PausePoint | None = None
+        self.stop_request: dict[str, Any] | None = None
+        if run.run_request is not None and run.run_request.get("action") == "stop":
+            self._stop(run.run_request)  # asked while the trial was paused
         self._save_checkpoint: Callable[[], bytes] | None = None
         self._apply_controls: Apply | None = None
 
@@ -75,6 +91,7 @@ class WorkerTrialContext:
             self._curve[step] = float(value)
         self.last_step = step
         self.last_metrics = {name: float(value) for name, value in metrics.items()}
+        self._reported[step] = self.last_metrics
         checkpoint = self._checkpoint_if_due(step)
         resume = self.run.resume
         # An objective that could not use the checkpoint starts over: its reports replace the kept points.
@@ -91,14 +108,39 @@ class WorkerTrialContext:
             verdict = record_epoch(
                 session, self.run, step, metrics, self._curve, checkpoint, replaces=replaces
             )
+            request = verdict.run_request or {}
+            # A pausing run leaves its nudges pending: the checkpoint is taken before them, and the run that
+            # resumes from it applies them.
+            goes_on = not (verdict.claim_lost or verdict.prune or request.get("action") == "pause")
             apply = self._apply_controls
-            if verdict.controls and apply is not None and not verdict.claim_lost and not verdict.prune:
+            if verdict.controls and apply is not None and goes_on:
                 run = self.run
                 apply_requests(session, run.search_id, run.trial_id, step + 1, list(verdict.controls), apply)
         if verdict.claim_lost:
             self.stop_reason = "claim_lost"
-        elif verdict.prune and self.stop_reason is None:
+        elif self.stop_reason is not None:
+            pass
+        elif request.get("action") == "stop":
+            self._stop(request)
+        elif request.get("action") == "pause":
+            self.stop_reason = "paused"
+            save = self._save_checkpoint
+            taken = checkpoint if checkpoint is not None or save is None else save()
+            self.pause = PausePoint(step, taken, request)
+        elif verdict.prune:
             self.stop_reason = "pruned"
+
+    def _stop(self, request: dict[str, Any]) -> None:
+        self.stop_reason = "stopped"
+        self.stop_request = request
+
+    def best_reported(self) -> tuple[int, dict[str, float]] | None:
+        """(step, metrics) of this run's best report by the search's metric (the earliest of equals)."""
+        if not self._curve:
+            return None
+        sign = 1.0 if self.run.direction == "maximize" else -1.0
+        step = max(self._curve, key=lambda known: (sign * self._curve[known], -known))
+        return step, self._reported[step]
 
     def _checkpoint_if_due(self, step: int) -> bytes | None:
         save = self._save_checkpoint
@@ -117,6 +159,9 @@ class WorkerTrialContext:
 
     def controls_with(self, apply: Apply) -> None:
         self._apply_controls = apply
+
+    def stop_requested(self) -> bool:
+        return self.stop_reason == "stopped"
 
     def should_stop(self) -> bool:
         if self._shutdown.is_set() and self.stop_reason is None:

@@ -6,8 +6,8 @@
   proxy) needs them.
 - **What.** GET and HEAD (the event stream included) need a `read` key; the writes in `SUBMIT_ROUTES`
   (searches and ask/tell) a `submit` key; every other write (dataset uploads, anything added later) an
-  `admin` key. Submit keys cancel, re-test and nudge only the searches they created (the services check
-  that).
+  `admin` key. Submit keys cancel, re-test, nudge, pause and stop only the searches they created (the
+  services check that).
 - **Not here.** The dashboard's page and assets, `/docs`, `/openapi.json` and `/healthz` are public:
   they hold no data. The dashboard's data calls send the key like any client.
 """
@@ -27,7 +27,18 @@ from app.services import api_keys as service
 from app.storage.db import read_session_scope, session_scope
 
 SUBMIT_ROUTES = frozenset(
-    {"create_search", "cancel_search", "retest", "nudge_trial", "ask", "report", "tell"}
+    {
+        "create_search",
+        "cancel_search",
+        "retest",
+        "nudge_trial",
+        "pause_trial",
+        "resume_trial",
+        "stop_trial",
+        "ask",
+        "report",
+        "tell",
+    }
 )
 """Names of the write routes a `submit` key may call (FastAPI names a route after its function)."""
 READS = frozenset({"GET", "HEAD"})

@@ -85,7 +85,21 @@ class TrialControls(BaseModel):
     nudges: list[Nudge] = Field(description="Applied so far, oldest first.")
 
 
-class TrialDetail(TrialOut):
+class RunRequest(BaseModel):
+    """A pause or stop asked of a trial that its worker has not done yet (it acts after the current epoch)."""
+
+    action: str = Field(examples=["pause"], description="`pause` or `stop`.")
+    by: str = Field(description='The API key\'s name, or "anyone" when keys are off.')
+    requested_at: datetime
+
+
+class TrialStatus(TrialOut):
+    run_request: RunRequest | None = Field(
+        default=None, description="A pause or stop asked and not done yet; null: none."
+    )
+
+
+class TrialDetail(TrialStatus):
     curve: list[CurvePoint] = Field(
         description="Per-epoch metrics of the current attempt, preceded by those of earlier attempts up to "
         "the checkpoint it resumed from (one continuous line)."

@@ -13,7 +13,7 @@ from app.services.searches import get_search
 from app.storage.models import Search
 
 FINISHED = ("completed", "pruned", "failed", "cancelled")
-STARTED = ("running", "completed", "pruned", "failed")
+STARTED = ("running", "paused", "completed", "pruned", "failed")
 
 
 def search_cards(session: Session, where: SearchFilter, *, sort: str, offset: int, limit: int) -> SearchCards:

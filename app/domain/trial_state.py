@@ -2,6 +2,9 @@
 
 queued → running → completed | failed | pruned | cancelled; running → queued when a lease expires or a
 worker hands a trial back on shutdown; queued → cancelled | failed (a trial that ran out of attempts).
+queued | running → paused (a user's pause: a running one after its worker checkpointed it) → queued (resume)
+or cancelled (its search ends). A paused trial holds its place in the search's `max_parallel`: it is active,
+never finished.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from enum import StrEnum
 class TrialState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    PAUSED = "paused"
     COMPLETED = "completed"
     FAILED = "failed"
     PRUNED = "pruned"
@@ -19,15 +23,18 @@ class TrialState(StrEnum):
 
 
 STATE_ORDER: tuple[TrialState, ...] = tuple(TrialState)
-"""Queued, running, then the final states: the order in which a trial can pass through them."""
+"""Queued, running, paused, then the final states: the order in which a trial can pass through them."""
 
-ACTIVE_STATES: frozenset[TrialState] = frozenset({TrialState.QUEUED, TrialState.RUNNING})
+ACTIVE_STATES: frozenset[TrialState] = frozenset({TrialState.QUEUED, TrialState.RUNNING, TrialState.PAUSED})
+"""Not finished: the search waits for them and counts them against `max_parallel`."""
 TERMINAL_STATES: frozenset[TrialState] = frozenset(
     {TrialState.COMPLETED, TrialState.FAILED, TrialState.PRUNED, TrialState.CANCELLED}
 )
 
 _ALLOWED: dict[TrialState, frozenset[TrialState]] = {
-    TrialState.QUEUED: frozenset({TrialState.RUNNING, TrialState.CANCELLED, TrialState.FAILED}),
+    TrialState.QUEUED: frozenset(
+        {TrialState.RUNNING, TrialState.PAUSED, TrialState.CANCELLED, TrialState.FAILED}
+    ),
     TrialState.RUNNING: frozenset(
         {
             TrialState.COMPLETED,
@@ -35,8 +42,10 @@ _ALLOWED: dict[TrialState, frozenset[TrialState]] = {
             TrialState.PRUNED,
             TrialState.CANCELLED,
             TrialState.QUEUED,
+            TrialState.PAUSED,
         }
     ),
+    TrialState.PAUSED: frozenset({TrialState.QUEUED, TrialState.CANCELLED}),
 }
 
 
@@ -51,6 +60,7 @@ def can_transition(source: TrialState, target: TrialState) -> bool:
 
 class SearchState(StrEnum):
     RUNNING = "running"
+    PAUSED = "paused"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     FAILED = "failed"  # too many failed trials, or none completed

@@ -159,7 +159,7 @@ def _fail(session: Session, search: Search, now: datetime) -> None:
     """End the search as failed, naming its first trial error; its queued and running trials are cancelled."""
     trials = TrialRepository(session)
     for trial_id in trials.active_ids(search.id):
-        trials.transition(trial_id, TrialState.CANCELLED, finished_at=now, updated_at=now)
+        trials.transition(trial_id, TrialState.CANCELLED, run_request=None, finished_at=now, updated_at=now)
     first = trials.first_failure(search.id)
     search.error = f"trial {first[0]} failed: {first[1]}" if first else "its trials failed"
     search.state = SearchState.FAILED.value

@@ -51,6 +51,7 @@ def _expire(session: Session, settings: Settings, now: datetime, expired: Sequen
                 attempt=trial.attempt,
                 sources=[TrialState.RUNNING],
                 error=error,
+                run_request=None,
                 finished_at=now,
                 updated_at=now,
             ):

@@ -150,28 +150,31 @@ def best_trials(session: Session, search_id: int, k: int) -> Sequence[Trial]:
 
 
 def check_may_change(search: Search, caller: Caller) -> None:
-    """Raise Forbidden unless `caller` may cancel, re-test or nudge `search` (submit keys: only their own)."""
+    """Raise Forbidden unless `caller` may change `search` or its trials (submit keys: only their own)."""
     if not caller.may_change(search.created_by_key):
         raise Forbidden(
-            f"the API key {caller.key_name!r} may cancel, re-test and nudge only the searches it created; "
-            f"search {search.id} was created by "
+            f"the API key {caller.key_name!r} may cancel, re-test, nudge, pause and stop only the searches "
+            f"it created; search {search.id} was created by "
             + (repr(search.created_by_key) if search.created_by_key else "no key")
             + " (an admin key may change every search)"
         )
 
 
 def cancel_search(session: Session, search_id: int, caller: Caller = ANYONE) -> Search:
-    """Cancel a running search: queued and running trials become cancelled (workers notice and stop)."""
+    """Cancel a running search: queued, running and paused trials become cancelled (workers notice and
+    stop). Cancelling a cancelled search changes nothing and answers the same, so clients may retry it."""
     search = SearchRepository(session).get_for_update(search_id)
     if search is None:
         raise NotFound(f"search {search_id} does not exist")
     check_may_change(search, caller)
+    if search.state == SearchState.CANCELLED:
+        return search
     if search.state != SearchState.RUNNING:
         raise Conflict(f"search {search_id} is already {search.state}")
     now = utcnow()
     trials = TrialRepository(session)
     for trial_id in trials.active_ids(search_id):
-        trials.transition(trial_id, TrialState.CANCELLED, finished_at=now, updated_at=now)
+        trials.transition(trial_id, TrialState.CANCELLED, run_request=None, finished_at=now, updated_at=now)
     search.state = SearchState.CANCELLED.value
     search.finished_at = now
     search.updated_at = now

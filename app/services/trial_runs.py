@@ -54,6 +54,8 @@ class ClaimedRun:
     """Epochs between checkpoints (0: none)."""
     resume: ResumePoint | None = field(default=None, repr=False)
     """The checkpoint this attempt starts from, left by an earlier one; None: start from scratch."""
+    run_request: dict[str, Any] | None = None
+    """A pause or stop asked before this attempt began (`trials.run_request`); later ones come by reports."""
 
     def checkpoint_due(self, step: int) -> bool:
         return checkpoint_due(step, self.checkpoint_every)
@@ -65,6 +67,8 @@ class EpochVerdict:
     prune: bool = False
     controls: tuple[dict[str, Any], ...] = ()
     """Nudge requests pending for the trial, oldest first (see app/services/trial_controls.py)."""
+    run_request: dict[str, Any] | None = None
+    """A pause or stop asked of the trial (see app/services/trial_pauses.py)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class Outcome:
     finished_at: datetime | None = None
     epochs: tuple[DeferredEpoch, ...] = ()
     """Reports to store before the outcome, in order."""
+    stopped: Mapping[str, Any] | None = None
+    """When a stop ended the trial: {step (the last one run), best_step, by}, the `trial_stopped` event's."""
 
 
 def finite_or_none(value: float) -> float | None:
@@ -114,8 +120,8 @@ def begin_run(session: Session, trial: Trial, search: Search) -> ClaimedRun:
     checkpoint it resumes from, its curve cut back to it, and the nudges applied since asked again."""
     events = EventRepository(session)
     events.add(search.id, "trial_started", trial_id=trial.id, attempt=trial.attempt)
-    if trial.attempt == 1:
-        return run_of(trial, search, 1)  # a first run: no checkpoint, curve or applied nudge before it
+    if trial.attempt == 1:  # a first run: no checkpoint, curve or applied nudge before it
+        return replace(run_of(trial, search, 1), run_request=trial.run_request)
     trials = TrialRepository(session)
     resume = resume_point(session, trial.id)
     # Nudges applied after the state this attempt starts from are not in it: they are asked for again.
@@ -133,7 +139,7 @@ def begin_run(session: Session, trial: Trial, search: Search) -> ClaimedRun:
             step=resume.step,
             from_attempt=resume.attempt,
         )
-    return replace(run_of(trial, search, trial.attempt), resume=resume)
+    return replace(run_of(trial, search, trial.attempt), resume=resume, run_request=trial.run_request)
 
 
 def run_of(trial: Trial, search: Search, attempt: int) -> ClaimedRun:
@@ -170,10 +176,10 @@ def record_epoch(
     pruner; `own_curve` includes `step`. With `replaces`, a point already stored at `step` gives way."""
     trials = TrialRepository(session)
     now = utcnow()
-    pending = trials.renew_lease(run.trial_id, run.attempt, now)
-    if pending is None:
+    renewal = trials.renew_lease(run.trial_id, run.attempt, now)
+    if renewal is None:
         return EpochVerdict(claim_lost=True)
-    controls = tuple(pending)
+    controls, run_request = tuple(renewal.controls), renewal.run_request
     if checkpoint is not None:
         save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
     values = {name: finite_or_none(float(value)) for name, value in metrics.items()}
@@ -185,15 +191,17 @@ def record_epoch(
     )
     pruner = build_pruner(run.pruner, direction="maximize" if run.direction == "maximize" else "minimize")
     if values.get(run.metric) is None or not pruner.judges_at(step):
-        return EpochVerdict(controls=controls)
+        return EpochVerdict(controls=controls, run_request=run_request)
     peers = trials.metric_at_step(run.search_id, run.metric, step, exclude_trial_id=run.trial_id)
     others = [CurveRecord(state=state, values={step: value}) for state, value in peers]
-    return EpochVerdict(prune=pruner.should_prune(step, own_curve, others), controls=controls)
+    prune = pruner.should_prune(step, own_curve, others)
+    return EpochVerdict(prune=prune, controls=controls, run_request=run_request)
 
 
 def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue:
     """Record the result if this run still holds the claim, then let the search propose more trials."""
-    # Lock order everywhere: search row, then trial rows (cancel takes the same order).
+    # Lock order everywhere: search row, then trial rows (cancel takes the same order); FOR NO KEY UPDATE
+    # so the foreign-key checks of inserts that reference the search (events) never wait for it.
     search = SearchRepository(session).get_for_update(run.search_id)
     if not record_outcome(session, run, outcome):
         return []
@@ -231,6 +239,7 @@ def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outco
                 "metric_value": metrics.get(run.metric),
                 "error": outcome.error,
                 "pruned_step": outcome.pruned_step,
+                "run_request": None,  # a pause or stop asked too late: the trial ended first
                 "started_at": outcome.started_at or run_started_at(session, run),
                 "finished_at": outcome.finished_at or now,
                 "updated_at": now,
@@ -251,6 +260,10 @@ def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outco
                 attempt=run.attempt,
                 step=epoch.step,
                 metrics=values,
+            )
+        if outcome.stopped is not None:
+            events.add(
+                run.search_id, "trial_stopped", trial_id=run.trial_id, attempt=run.attempt, **outcome.stopped
             )
         events.add(
             run.search_id,

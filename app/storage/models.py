@@ -128,6 +128,11 @@ class Trial(Base):
     nudges: Mapped[list[dict[str, Any]] | None] = mapped_column(
         JSON, doc="Nudges applied: {step, changes: {name: {old, new}}, by, requested_at, at}; NULL: none."
     )
+    run_request: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON,
+        doc="A pause or stop asked of the trial and not yet done by its worker: {action: pause | stop, by, "
+        "requested_at}; NULL: none.",
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

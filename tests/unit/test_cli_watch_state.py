@@ -99,3 +99,20 @@ def test_a_metric_the_curve_lacks_is_named_with_the_ones_it_has() -> None:
     lines = [str(line) for line in render(watched, prompting=False).renderables]
     assert lines[1] == "no dev_cost in the curve; it has: dev_accuracy"
     assert "q to quit" not in lines[-1]
+
+
+def test_pause_requeue_and_stop_events_change_the_state_and_are_logged_once() -> None:
+    watched = stored()
+    paused = event("trial_paused", attempt=1, step=2, by="me")
+
+    watched.apply(paused)
+    assert watched.state == "paused" and not watched.finished
+    watched.apply(paused)  # replayed by the stream
+    watched.apply(event("trial_requeued", reason="resumed", by="me"))
+    assert watched.state == "queued"
+    watched.apply(event("trial_stopped", attempt=2, step=5, best_step=3, by="me"))
+
+    assert watched.log == [
+        (2, "paused after step 2 (by me)"),
+        (5, "stopped after step 5, best step 3 (by me)"),
+    ]

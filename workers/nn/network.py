@@ -174,6 +174,11 @@ class Network:
         """Copies of the parameters and running statistics, for `restore`."""
         return self.params.copy(), self.running.copy()
 
+    def copy_into(self, snapshot: tuple[np.ndarray, np.ndarray]) -> None:
+        """Overwrite a `snapshot` with the current parameters and running statistics (no allocation)."""
+        np.copyto(snapshot[0], self.params)
+        np.copyto(snapshot[1], self.running)
+
     def restore(self, snapshot: tuple[np.ndarray, np.ndarray]) -> None:
         """Put back parameters and running statistics saved by `snapshot`."""
         np.copyto(self.params, snapshot[0])

@@ -112,6 +112,7 @@ class Trainer:
         self.history: list[EpochMetrics] = []
         self.best: EpochMetrics | None = None
         self.best_weights = self.network.snapshot()
+        self.stopped = False
 
     def run(self, on_epoch: EpochCallback | None = None) -> TrainResult:
         """Train until the last epoch or early stopping; the final metrics are dev_accuracy, dev_cost,
@@ -130,10 +131,10 @@ class Trainer:
         return self.result()
 
     def done(self) -> bool:
-        """Whether the last epoch ran or early stopping says to stop (checked before an epoch, so a
-        restored run that had already met its stopping rule runs no further)."""
+        """Whether the last epoch ran, `stop()` was called after one, or early stopping says to stop (checked
+        before an epoch, so a restored run that had already met its stopping rule runs no further)."""
         config = self.config
-        if len(self.history) >= config.epochs:
+        if len(self.history) >= config.epochs or (self.stopped and self.history):
             return True
         return bool(
             config.patience
@@ -161,17 +162,22 @@ class Trainer:
         self.history.append(record)
         if self.best is None or _improves(record, self.best):
             self.best = record
-            if config.patience:
-                self.best_weights = network.snapshot()
+            # Kept even without early stopping, for `stop()`: a copy of the parameters, next to an epoch.
+            network.copy_into(self.best_weights)
         return record
 
+    def stop(self) -> None:
+        """End the run after the current epoch (or the first, if none ran yet) as early stopping would:
+        `result()` then reports the best epoch, with its weights."""
+        self.stopped = True
+
     def result(self) -> TrainResult:
-        """The final metrics (see `run`) of the epochs run so far; with early stopping, restores the best
-        weights."""
+        """The final metrics (see `run`) of the epochs run so far; with early stopping, or after `stop()`,
+        those of the best epoch, whose weights are restored."""
         config, network, split = self.config, self.network, self.split
         assert self.best is not None
         final = self.history[-1]
-        if config.patience:
+        if config.patience or self.stopped:
             network.restore(self.best_weights)
             final = self.best
         metrics = {
@@ -222,11 +228,11 @@ class Trainer:
         ).to_bytes()
 
     def _kept_best(self) -> tuple[np.ndarray, np.ndarray]:
-        """The best epoch's weights, which only early stopping ever puts back: empty arrays without it,
-        saving a quarter of a checkpoint's bytes."""
-        if self.config.patience:
-            return self.best_weights
-        return np.empty(0, self.network.dtype), np.empty(0, self.network.dtype)
+        """The best epoch's weights, for the checkpoint: empty arrays when the last epoch is the best, whose
+        weights are the current ones (a quarter of a checkpoint's bytes saved while a run improves)."""
+        if self.best is None or self.best.epoch == len(self.history):
+            return np.empty(0, self.network.dtype), np.empty(0, self.network.dtype)
+        return self.best_weights
 
     def restore(self, data: bytes) -> int:
         """Continue from a `checkpoint` of a run with the same config, dataset and seed; returns the epochs
@@ -258,10 +264,15 @@ class Trainer:
                 (self.network.running, state.running),
                 (self.optimizer.first_moment, state.first_moment),
                 (self.optimizer.second_moment, state.second_moment),
-                (self._kept_best()[0], state.best_params),
-                (self._kept_best()[1], state.best_running),
             ):
                 copy_exactly(target, saved)
+            if state.best_params.size or state.best_running.size:
+                copy_exactly(self.best_weights[0], state.best_params)
+                copy_exactly(self.best_weights[1], state.best_running)
+            else:
+                # The best epoch was the last one (or, in a checkpoint written before every run kept its best
+                # weights, unknown): its weights are the current ones.
+                self.network.copy_into(self.best_weights)
             self.shuffle_rng.bit_generator.state = dict(state.rng_states["shuffle"])
             self.dropout_rng.bit_generator.state = dict(state.rng_states["dropout"])
         except (KeyError, TypeError, ValueError) as error:

@@ -10,7 +10,7 @@ import numpy as np
 
 from app.domain.catalog.mlp_config import TrainConfig
 from app.domain.catalog.mlp_params import validate_params
-from caviar import CheckpointingTrial, Dataset, LiveTrial, Trial, TrialPruned
+from caviar import CheckpointingTrial, Dataset, LiveTrial, StoppableTrial, Trial, TrialPruned
 from workers.nn.checkpoint import CheckpointError
 from workers.nn.train import EpochMetrics, Trainer
 
@@ -27,20 +27,28 @@ def mlp(params: Mapping[str, Any], trial: Trial) -> dict[str, float]:
 
     A trial that keeps checkpoints (`CheckpointingTrial`) gets one after the epochs it asks for, and a later
     attempt continues from the last one exactly as if it had never been interrupted. A `LiveTrial` can be
-    nudged between epochs (which hyperparameters, and how: app/domain/catalog/mlp_controls.py).
+    nudged between epochs (which hyperparameters, and how: app/domain/catalog/mlp_controls.py). A
+    `StoppableTrial` asked to stop ends as early stopping ends a run: with the best epoch's metrics and
+    weights.
     """
     config = validate_params(params)
     dataset = trial.load_dataset()
+    stoppable = trial if isinstance(trial, StoppableTrial) else None
 
     def on_epoch(metrics: EpochMetrics) -> None:
         trial.report(metrics.epoch, **metrics.as_dict())
-        if trial.should_stop():
+        if stoppable is not None and stoppable.stop_requested():
+            logger.info("trial %s stopped after epoch %d", trial.trial_id, metrics.epoch)
+            trainer.stop()
+        elif trial.should_stop():
             logger.info("trial %s pruned after epoch %d", trial.trial_id, metrics.epoch)
             raise TrialPruned()
 
     trainer = _trainer(config, dataset, trial)
     if isinstance(trial, LiveTrial):
         trial.controls_with(trainer.nudge)
+    if stoppable is not None and stoppable.stop_requested():
+        trainer.stop()  # asked while paused: the restored run ends at once
     result = trainer.run(on_epoch)
     logger.debug("trial %s finished: %s", trial.trial_id, result.metrics)
     return result.metrics

@@ -21,9 +21,17 @@ from app.api.params import (
 )
 from app.api.response_budget import document_response, mib, page_response
 from app.api.routes.searches import trial_json
-from app.api.schemas import CurvePoint, ErrorResponse, Page, TrialControls, TrialDetail, TrialOut
+from app.api.schemas import (
+    CurvePoint,
+    ErrorResponse,
+    Page,
+    TrialControls,
+    TrialDetail,
+    TrialOut,
+    TrialStatus,
+)
 from app.errors import NotFound, ResponseTooLarge
-from app.services import listing
+from app.services import listing, trial_pauses
 from app.services.trial_controls import request_nudge
 from app.storage.keyset import MAX_INT
 from app.storage.repositories import TrialRepository
@@ -97,6 +105,7 @@ def get_trial(
     curve = [CurvePoint(step=step, metrics=metrics) for step, metrics in sorted(points.items())]
     detail = TrialDetail(
         **TrialOut.model_validate(trial).model_dump(),
+        run_request=trial.run_request,
         curve=curve,
         nudges=trial.nudges or [],
         controls_pending=trial.controls_pending or [],
@@ -145,3 +154,41 @@ def nudge_trial(
     """Change hyperparameters of a running trial from its next epoch (a nudge)."""
     trial = request_nudge(uow.session, trial_id, controls, caller)
     return TrialControls(trial_id=trial.id, pending=trial.controls_pending or [], nudges=trial.nudges or [])
+
+
+RUN_CONTROL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": TrialStatus, "description": "Asked: the worker acts after the trial's current epoch."},
+    403: {"model": ErrorResponse, "description": "A submit key changes only its own searches' trials."},
+    404: {"model": ErrorResponse},
+    409: {"model": ErrorResponse, "description": "The trial is in a state this cannot change."},
+}
+
+
+def run_control_answer(
+    control: trial_pauses.RunControl, uow: UnitOfWorkDep, response: Response
+) -> TrialStatus:
+    """200 when the trial is in the state asked for, 202 while its worker has yet to act."""
+    uow.enqueue_after_commit(control.to_enqueue)
+    response.status_code = status.HTTP_200_OK if control.settled else status.HTTP_202_ACCEPTED
+    return TrialStatus.model_validate(control.trial)
+
+
+@router.post("/{trial_id}/pause", response_model=TrialStatus, responses=RUN_CONTROL_RESPONSES)
+def pause_trial(trial_id: TrialId, uow: UnitOfWorkDep, caller: CallerDep, response: Response) -> TrialStatus:
+    """Pause a trial: a running one checkpoints after its current epoch and frees its worker (202); a
+    queued one is paused at once (200). Pausing a paused trial answers 200."""
+    return run_control_answer(trial_pauses.pause(uow.session, trial_id, caller), uow, response)
+
+
+@router.post("/{trial_id}/resume", response_model=TrialStatus, responses=RUN_CONTROL_RESPONSES)
+def resume_trial(trial_id: TrialId, uow: UnitOfWorkDep, caller: CallerDep, response: Response) -> TrialStatus:
+    """Queue a paused trial again; the next worker continues from its checkpoint. A pause not done yet is
+    called off; a queued or running trial is left as it is (200)."""
+    return run_control_answer(trial_pauses.resume(uow.session, trial_id, caller), uow, response)
+
+
+@router.post("/{trial_id}/stop", response_model=TrialStatus, responses=RUN_CONTROL_RESPONSES)
+def stop_trial(trial_id: TrialId, uow: UnitOfWorkDep, caller: CallerDep, response: Response) -> TrialStatus:
+    """End a running or paused trial after its current epoch as completed, with its best epoch so far
+    (202); stopping a completed trial answers 200."""
+    return run_control_answer(trial_pauses.stop(uow.session, trial_id, caller), uow, response)

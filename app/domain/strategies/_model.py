@@ -31,7 +31,7 @@ from app.domain.strategies._features import FeatureMap
 from app.domain.strategies._gp import GaussianProcess, Hyperparameters, fit_hyperparameters
 from app.domain.strategies._targets import model_targets
 
-PENDING_STATES = frozenset({"queued", "running"})
+PENDING_STATES = frozenset({"queued", "running", "paused"})
 FINISHED_STATES_FOR_MODEL = frozenset({"completed", "failed", "pruned"})
 MAX_MODEL_POINTS = 200
 """The GP conditions on at most this many finished trials (the best half, then the most recent), which

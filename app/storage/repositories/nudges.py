@@ -17,7 +17,7 @@ class NudgeRepository:
 
     def get_for_update(self, trial_id: int) -> Trial | None:
         """The trial, its row locked to the end of the transaction (PostgreSQL; SQLite has one writer)."""
-        return self.session.scalar(select(Trial).where(Trial.id == trial_id).with_for_update())
+        return self.session.scalar(select(Trial).where(Trial.id == trial_id).with_for_update(key_share=True))
 
     def add_request(self, trial: Trial, request: dict[str, Any], now: datetime) -> None:
         """Queue a nudge request after the pending ones (JSON columns are replaced, never mutated)."""

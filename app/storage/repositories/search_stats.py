@@ -83,7 +83,9 @@ class SearchStatsRepository:
         """Add a transaction's changes to their searches' rows, locked in search id order; a search with
         no row yet (written before the row existed, or bypassing the repositories) gets it rebuilt."""
         for search_id in sorted(changes):
-            statement = select(SearchStats).where(SearchStats.search_id == search_id).with_for_update()
+            statement = (
+                select(SearchStats).where(SearchStats.search_id == search_id).with_for_update(key_share=True)
+            )
             row = self.session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
             if row is None:
                 self.rebuild(search_id)

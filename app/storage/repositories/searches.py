@@ -25,9 +25,10 @@ class SearchRepository:
     def get_for_update(self, search_id: int) -> Search | None:
         """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL).
 
-        `FOR NO KEY UPDATE`: writers of rows that only point at the search (an epoch's curve point and
-        event, a claim's event) take a key-share lock on it, which `FOR UPDATE` would make wait for the
-        whole ask-tell transaction; none of them needs to."""
+        `FOR NO KEY UPDATE`, not `FOR UPDATE`: the foreign-key checks of rows that name the search (an epoch
+        report's event, written while its run holds the trial row) take `FOR KEY SHARE`, which `FOR UPDATE`
+        would block, so a cancel or pause (search row, then trial row) and a report (trial row, then the
+        event) would deadlock."""
         statement = select(Search).where(Search.id == search_id).with_for_update(key_share=True)
         return self.session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -25,10 +25,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.domain.trial_state import STATE_ORDER, TrialState, sources_of
+from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sources_of
 from app.storage.models import Search, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
 from app.storage.search_stats import pending, record_transition
+
+
+class LeaseRenewal(NamedTuple):
+    """What a renewed lease brings back to the run holding it."""
+
+    controls: list[dict[str, Any]]
+    """Nudge requests pending, oldest first."""
+    run_request: dict[str, Any] | None
+    """A pause or stop asked of the trial ({action, by, requested_at}), or None."""
 
 
 class TrialRepository:
@@ -280,19 +289,19 @@ class TrialRepository:
         """Renew a running trial's lease. Not a change pollers see: `updated_at` stays as it was."""
         return self.renew_lease(trial_id, attempt, now) is not None
 
-    def renew_lease(self, trial_id: int, attempt: int, now: datetime) -> list[dict[str, Any]] | None:
-        """`touch_lease`, returning the trial's pending controls (read by the same statement, so an epoch
-        report learns of a nudge without another round trip); None if the run no longer holds the claim.
-        The row stays locked to the end of the transaction: no nudge request slips in meanwhile."""
+    def renew_lease(self, trial_id: int, attempt: int, now: datetime) -> LeaseRenewal | None:
+        """`touch_lease`, returning the trial's pending controls and pause or stop request (read by the same
+        statement, so an epoch report learns of them without another round trip); None if the run no longer
+        holds the claim. The row stays locked to the end of the transaction: no request slips in meanwhile."""
         statement = (
             update(Trial)
             .where(Trial.id == trial_id, Trial.attempt == attempt, Trial.state == TrialState.RUNNING.value)
             .values(heartbeat_at=now, updated_at=Trial.updated_at)
-            .returning(Trial.controls_pending)
+            .returning(Trial.controls_pending, Trial.run_request)
             .execution_options(synchronize_session="fetch")
         )
         row = self.session.execute(statement).first()
-        return None if row is None else list(row[0] or [])
+        return None if row is None else LeaseRenewal(list(row[0] or []), row[1])
 
     def expired_leases(
         self,
@@ -374,9 +383,9 @@ class TrialRepository:
         return (row.number, row.error) if row is not None else None
 
     def active_ids(self, search_id: int) -> list[int]:
+        """The search's queued, running and paused trials."""
         statement = select(Trial.id).where(
-            Trial.search_id == search_id,
-            Trial.state.in_([TrialState.QUEUED.value, TrialState.RUNNING.value]),
+            Trial.search_id == search_id, Trial.state.in_(sorted(state.value for state in ACTIVE_STATES))
         )
         return list(self.session.scalars(statement))
 

@@ -55,8 +55,9 @@ def test_ids_beyond_64_bits_are_422_not_500(client: TestClient) -> None:
 
 def test_conflict_is_409_with_the_error_shape(client: TestClient) -> None:
     search_id = client.post("/searches", json=quick_spec()).json()["id"]
+    trial_id = client.get(f"/searches/{search_id}/trials").json()["items"][0]["id"]
     client.post(f"/searches/{search_id}/cancel", json={})
-    response = client.post(f"/searches/{search_id}/cancel", json={})
+    response = client.post(f"/trials/{trial_id}/pause", json={})  # a cancelled trial
     assert response.status_code == 409
     assert_error_shape(response.json(), "conflict")
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from app.queue import queue_depth, trial_queues
 from app.settings import Settings
+from app.storage.db import session_scope
+from app.storage.models import Event
+from app.storage.repositories import SearchRepository
 from tests.integration.helpers import quick_spec, row_counts
 
 
@@ -55,15 +59,31 @@ def test_trials_list_follows_the_cursor(client: TestClient) -> None:
     assert second["next_cursor"] is None
 
 
-def test_cancel_cancels_queued_trials_and_then_conflicts(client: TestClient) -> None:
+def test_cancel_cancels_queued_trials_and_repeating_it_answers_the_same(
+    client: TestClient, database_url: str
+) -> None:
     search_id = client.post("/searches", json=quick_spec()).json()["id"]
     cancelled = client.post(f"/searches/{search_id}/cancel", json={})
     assert cancelled.status_code == 200
     assert cancelled.json()["state"] == "cancelled"
     assert cancelled.json()["counts"]["cancelled"] == 2
     again = client.post(f"/searches/{search_id}/cancel", json={})
-    assert again.status_code == 409
-    assert again.json()["error"]["code"] == "conflict"
+    assert again.status_code == 200
+    assert again.json() == cancelled.json()
+    with session_scope(database_url) as session:
+        kinds = session.scalars(select(Event.kind).where(Event.search_id == search_id)).all()
+    assert kinds.count("search_cancelled") == 1
+
+
+def test_cancelling_a_finished_search_conflicts(client: TestClient, database_url: str) -> None:
+    search_id = client.post("/searches", json=quick_spec()).json()["id"]
+    with session_scope(database_url) as session:
+        search = SearchRepository(session).get(search_id)
+        assert search is not None
+        search.state = "completed"
+    answer = client.post(f"/searches/{search_id}/cancel", json={})
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "conflict" and "already completed" in answer.text
 
 
 def test_unknown_search_and_trial_are_404_with_the_error_shape(client: TestClient) -> None:

@@ -111,3 +111,16 @@ def test_q_ends_the_watch_of_a_trial_still_waiting(settings: Settings) -> None:
     assert result.exit_code == 0, result.output
     assert "lr 0.01: refused: 409 conflict" in result.stdout
     assert f"trial {trial_id} queued: dev_accuracy = none" in result.stdout
+
+
+def test_pause_and_resume_typed_while_watching_change_the_trial(settings: Settings) -> None:
+    with serve(settings) as url, CaviarClient(url) as client:
+        search_id = client.submit(quick_spec())["id"]  # no worker runs: its trials stay queued
+        trial_id = next(client.trials(search_id))["id"]
+        result = watch(url, trial_id, typed="pause\nresume\nq\n")
+        state = client.trial(trial_id)["state"]
+        client.cancel(search_id)  # ends the event stream the quitting command left open
+    assert result.exit_code == 0, result.output
+    assert f"pause: trial {trial_id} is paused" in result.stdout
+    assert f"resume: trial {trial_id} is queued" in result.stdout
+    assert state == "queued"

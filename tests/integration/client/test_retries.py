@@ -33,13 +33,29 @@ def test_submit_is_retried_on_503_with_one_idempotency_key() -> None:
     assert len(script.seen) == 2 and len(keys) == 1
 
 
-def test_a_post_without_idempotency_key_is_not_retried_on_503() -> None:
+def test_a_post_that_is_not_safe_to_repeat_is_not_retried_on_503() -> None:
     script = Script([UNAVAILABLE, Answer(200, SEARCH)])
     with scripted_server(script) as url, CaviarClient(url, retry=FAST) as client:
         with pytest.raises(CaviarAPIError) as raised:
-            client.cancel(1)
+            client.ask(1)  # a second ask would claim a second trial
     assert raised.value.status_code == 503
     assert len(script.seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("cancel", "/searches/1/cancel"),
+        ("pause", "/trials/1/pause"),
+        ("resume", "/trials/1/resume"),
+        ("stop", "/trials/1/stop"),
+    ],
+)
+def test_posts_that_answer_a_repeat_alike_are_retried_on_503(method: str, path: str) -> None:
+    script = Script([UNAVAILABLE, UNAVAILABLE, Answer(200, SEARCH)])
+    with scripted_server(script) as url, CaviarClient(url, retry=FAST) as client:
+        assert getattr(client, method)(1) == SEARCH
+    assert [(verb, seen) for verb, seen, _ in script.seen] == [("POST", path)] * 3
 
 
 def test_the_last_503_is_raised_when_the_attempts_run_out() -> None:
@@ -79,6 +95,18 @@ def test_the_async_client_retries_a_503_the_same_way() -> None:
     with scripted_server(script) as url:
         assert asyncio.run(best()) == [SEARCH]
     assert len(script.seen) == 2
+
+
+def test_the_async_client_retries_a_pause_answered_503() -> None:
+    script = Script([UNAVAILABLE, Answer(202, SEARCH)])
+
+    async def pause() -> dict[str, object]:
+        async with AsyncCaviarClient(url, retry=FAST) as client:
+            return await client.pause(1)
+
+    with scripted_server(script) as url:
+        assert asyncio.run(pause()) == SEARCH
+    assert [path for _, path, _ in script.seen] == ["/trials/1/pause"] * 2
 
 
 def test_a_503_waits_its_retry_after_seconds_capped_by_the_policy() -> None:

@@ -4,7 +4,7 @@
 import { withKey } from "./api.js";
 
 const CHANGES = ["trial_started", "epoch", "trial_completed", "trial_pruned", "trial_failed", "trial_requeued",
-  "round_advanced"];
+  "trial_paused", "trial_stopped", "round_advanced"];
 const ENDS = ["search_completed", "search_cancelled", "search_failed"];
 const RECONNECT_MS = 1000;
 

@@ -10,7 +10,7 @@ import {
 import { LazyDrawer } from "./lazy.js";
 import { TrialTable } from "./trial_table.js";
 
-const STATE_ORDER = ["queued", "running", "completed", "pruned", "failed", "cancelled"];
+const STATE_ORDER = ["queued", "running", "paused", "completed", "pruned", "failed", "cancelled"];
 const IMPORTANCE_MIN_COMPLETED = 5; // app/domain/importance.py MIN_COMPLETED_TRIALS
 const NO_TRIALS = {
   trials: { id: [], number: [], state: [], value: [], reported: [], round: [], params: {} }, curves: [],

@@ -40,7 +40,7 @@ export async function renderTrial(view, trialId) {
 
   await render();
   document.body.dataset.rendered = `trial-${trialId}`;
-  if (!["queued", "running"].includes(trial.state)) return null;
+  if (!["queued", "running", "paused"].includes(trial.state)) return null;
   return poll(async () => { trial = await getJson(`/trials/${trialId}`); await render(); }, 2000);
 }
 

@@ -4,7 +4,7 @@
 import { getJson, query } from "./api.js";
 import { duration, esc, fmt, stateBadge } from "./format.js";
 
-const STATES = ["queued", "running", "completed", "pruned", "failed", "cancelled"];
+const STATES = ["queued", "running", "paused", "completed", "pruned", "failed", "cancelled"];
 const PAGE = 100;
 
 export class TrialTable {
