@@ -57,6 +57,7 @@ bench: venv
 	$(BIN)/python bench/trainer.py
 	$(BIN)/python bench/search_quality.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/dispatch_gap.py
 	$(BIN)/python bench/poll_latency.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/checkpoint_cost.py

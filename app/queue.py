@@ -23,6 +23,8 @@ from app.errors import InfrastructureError
 log = logging.getLogger(__name__)
 
 RUN_TRIAL = "workers.jobs.run_trial"
+CHAIN_ALLOWANCE_SECONDS = 120
+"""A job's time limit beyond its trial's: what the trials its worker chained before it may have taken."""
 _LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
@@ -77,7 +79,8 @@ def enqueue_trials(queues: TrialQueues, trials: Iterable[TrialJob], *, timeout_s
                     RUN_TRIAL,
                     args=(trial_id,),
                     job_id=job_id_for(trial_id, attempt),
-                    timeout=timeout_seconds,
+                    # A job may run its trial and then the ones its worker claims after it (chaining).
+                    timeout=timeout_seconds + CHAIN_ALLOWANCE_SECONDS,
                     result_ttl=0,
                     failure_ttl=24 * 3600,
                     pipeline=pipe,
@@ -96,6 +99,23 @@ def enqueue_after_commit(queues: TrialQueues | None, trials: list[TrialJob], *, 
     except InfrastructureError as error:
         # Redis is down or unreachable: one line says it all (no traceback per trial during an outage).
         log.warning("enqueue of %d trial(s) failed; the reconciler will retry: %s", len(trials), error)
+
+
+def drop_jobs(queues: TrialQueues | None, trials: list[TrialJob]) -> None:
+    """Take waiting jobs off their queues: their trials were claimed without them. Best effort: a job
+    left behind finds its trial no longer queued, and its worker skips it."""
+    if not trials or queues is None:
+        return
+    try:
+        with queues.connection.pipeline(transaction=False) as pipe:
+            for trial_id, attempt, objective in trials:
+                job_id = job_id_for(trial_id, attempt)
+                queue = queues.for_objective(objective)
+                pipe.lrem(queue.key, 1, job_id)
+                pipe.delete(queue.job_class.key_for(job_id))
+            pipe.execute()
+    except RedisError as error:
+        log.warning("could not drop %d claimed trial(s)' jobs from Redis: %s", len(trials), error)
 
 
 def jobs_alive(queues: TrialQueues, trials: list[TrialJob]) -> list[bool]:

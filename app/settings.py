@@ -78,6 +78,32 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(default=3, ge=1, description="Runs of one trial before it is marked failed.")
     trial_timeout_seconds: int = Field(default=3600, ge=1, description="Wall-clock limit of one trial run.")
+    # A worker runs trials back to back without a trip through the queue: the next one is claimed in
+    # the transaction that records the last, and while trials are cheap it holds a few claimed ahead,
+    # so it never waits between them. The chain returns to the queue now and then, so searches take turns.
+    worker_prefetch: int = Field(
+        default=16,
+        ge=0,
+        description="Most trials a worker claims ahead (leased to it) while a search's trials are cheap "
+        "(0: none; the next trial is still claimed in the transaction that records the last one).",
+    )
+    prefetch_seconds: float = Field(
+        default=0.1,
+        gt=0,
+        description="Work a worker holds claimed ahead while trials are cheap, in seconds of trials (at "
+        "least one trial, at most worker_prefetch): enough to cover recording the last ones.",
+    )
+    cheap_trial_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="A trial that ran for less than this makes its search's trials cheap to its worker.",
+    )
+    worker_chain_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a worker goes on claiming a search's next trials before it takes the "
+        "queue's next job (another search's, maybe); each trial's time limit stays trial_timeout_seconds.",
+    )
     worker_blas_threads: int = Field(default=1, ge=1, description="BLAS threads per worker process.")
     log_level: str = Field(default="INFO", description="Logging level of the API, workers and CLI.")
     dataset_cache_dir: Path = Field(

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def beat(runtime: WorkerRuntime) -> None:
-    """Tell the database this worker (and the trial it runs) is alive."""
+    """Tell the database this worker (and the trials it holds) is alive."""
     run = runtime.current
     now = utcnow()
     with session_scope(runtime.settings.database_url) as session:
@@ -28,8 +28,9 @@ def beat(runtime: WorkerRuntime) -> None:
             current_trial_id=run.trial_id if run else None,
             now=now,
         )
-        if run is not None:
-            TrialRepository(session).touch_lease(run.trial_id, run.attempt, now)
+        trials = TrialRepository(session)
+        for held in runtime.held():  # the running trial and those claimed ahead of it
+            trials.touch_lease(held.trial_id, held.attempt, now)
 
 
 LOST_JOB_SCAN_SECONDS = 15.0

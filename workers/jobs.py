@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from dataclasses import replace
+from typing import TypeVar
 
 from app.domain.trial_state import TrialState
-from app.queue import enqueue_after_commit
-from app.services.ask_tell import Enqueue
-from app.services.trial_pauses import pause_run
-from app.services.trial_runs import ClaimedRun, Outcome, claim_trial, finish_trial, release_trial
+from app.queue import drop_jobs
+from app.services.trial_batches import Refill, claim_queued
+from app.services.trial_runs import ClaimedRun, Outcome, claim_trial
 from app.storage.db import session_scope
+from app.storage.models import utcnow
 from caviar import InvalidParams, TrialDiverged, TrialPruned
+from workers.chain import Chain, RunEnd
 from workers.objectives.registry import get_objective, installed_objectives
 from workers.platform_errors import DATABASE_ERRORS, platform_error
 from workers.retry import StopRequested, retry_until_it_works
 from workers.runtime import WorkerRuntime, current_runtime
-from workers.trial_context import PausePoint, WorkerTrialContext
+from workers.trial_context import WorkerTrialContext
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-RunEnd = Outcome | PausePoint | Literal["release", "platform", "lost"]
-"""How a run ends: a result to record, a pause, or the trial handed back (or already gone)."""
 
 
 def run_trial(trial_id: int) -> None:
@@ -40,47 +41,54 @@ def run_trial(trial_id: int) -> None:
 def _claim_run_record(trial_id: int, runtime: WorkerRuntime) -> None:
     database_url = runtime.settings.database_url
 
-    def claim() -> ClaimedRun | None:
+    def claim() -> list[ClaimedRun]:
         with session_scope(database_url) as session:
-            return claim_trial(session, trial_id, runtime.worker_id)
+            run = claim_trial(session, trial_id, runtime.worker_id)
+            if run is None:
+                return []
+            refill = Refill(claimed=[run])
+            if run.objective in installed_objectives():
+                # A search already known to run cheap trials gets some claimed ahead from the start.
+                needed, extra = Chain.ahead_of(runtime, run.search_id)
+                claim_queued(
+                    session, run.search_id, runtime.worker_id, needed=needed, extra=extra, refill=refill
+                )
+        drop_jobs(runtime.queues, refill.to_drop)
+        return refill.claimed
 
-    run = _when_the_database_answers(runtime, claim, f"trial {trial_id}: cannot claim it")
-    if run is None:
-        log.info("trial %s: not claimable (taken or no longer queued), skipped", trial_id)
+    first = _when_the_database_answers(runtime, claim, f"trial {trial_id}: cannot claim it")
+    if not first:
+        log.debug("trial %s: not claimable (taken or no longer queued), skipped", trial_id)
         return
+    chain = Chain(runtime, first)
+    try:
+        while (run := chain.next_run()) is not None:
+            chain.done(run, _run_one(run, runtime))
+    finally:
+        chain.close()
+
+
+def _run_one(run: ClaimedRun, runtime: WorkerRuntime) -> RunEnd:
     if run.objective not in installed_objectives():
         # Queues route trials by objective, so only a job left on a wrong queue by hand gets here.
-        log.warning("trial %s: objective %r is not installed here, handed back", trial_id, run.objective)
-        outcome: RunEnd = "release"
-    else:
-        log.info(
-            "trial %s (search %s #%s) attempt %s: started", trial_id, run.search_id, run.number, run.attempt
-        )
-        outcome = _run(run, runtime)
+        log.warning("trial %s: objective %r is not installed here, handed back", run.trial_id, run.objective)
+        return "release"
+    log.debug(
+        "trial %s (search %s #%s) attempt %s: started", run.trial_id, run.search_id, run.number, run.attempt
+    )
+    started_at, started = utcnow(), time.monotonic()
+    # While the search's trials are cheap here, its reports wait for the outcome's transaction.
+    last = runtime.trial_seconds.get(run.search_id)
+    cheap = last is not None and last < runtime.settings.cheap_trial_seconds
+    outcome = _run(run, runtime, defer_epochs_for=runtime.settings.cheap_trial_seconds if cheap else 0.0)
+    runtime.trial_seconds[run.search_id] = time.monotonic() - started
     if outcome == "lost":
         log.warning(
-            "trial %s attempt %s: claim lost (cancelled or lease expired), dropped", trial_id, run.attempt
+            "trial %s attempt %s: claim lost (cancelled or lease expired), dropped", run.trial_id, run.attempt
         )
-        return
-
-    def record() -> Enqueue:
-        with session_scope(database_url) as session:
-            if outcome == "release":
-                return release_trial(session, run)
-            if outcome == "platform":
-                return release_trial(session, run, reason="platform error")
-            if isinstance(outcome, PausePoint):
-                return pause_run(session, run, outcome.step, outcome.checkpoint, outcome.request)
-            return finish_trial(session, run, outcome)
-
-    # Retried as a whole: each try is one transaction that first checks this run still holds the claim,
-    # so a try whose commit went through unseen makes the next one a no-op, never a second result.
-    to_enqueue = _when_the_database_answers(runtime, record, f"trial {trial_id}: cannot record its outcome")
-    enqueue_after_commit(runtime.queues, to_enqueue, timeout_seconds=runtime.settings.trial_timeout_seconds)
     if isinstance(outcome, Outcome):
-        log.info("trial %s: %s (value=%s)", trial_id, outcome.state.value, outcome.value)
-    elif isinstance(outcome, PausePoint):
-        log.info("trial %s: paused after step %s", trial_id, outcome.step)
+        return replace(outcome, started_at=started_at, finished_at=utcnow())
+    return outcome
 
 
 def _when_the_database_answers(runtime: WorkerRuntime, action: Callable[[], T], outage: str) -> T:
@@ -91,24 +99,34 @@ def _when_the_database_answers(runtime: WorkerRuntime, action: Callable[[], T], 
     )
 
 
-def _run(run: ClaimedRun, runtime: WorkerRuntime) -> RunEnd:
+def _run(run: ClaimedRun, runtime: WorkerRuntime, *, defer_epochs_for: float) -> RunEnd:
     runtime.current = run
     try:
-        return execute(run, runtime)
+        return execute(run, runtime, defer_epochs_for=defer_epochs_for)
     finally:
         runtime.current = None
 
 
-def execute(run: ClaimedRun, runtime: WorkerRuntime) -> RunEnd:
+def execute(run: ClaimedRun, runtime: WorkerRuntime, *, defer_epochs_for: float = 0.0) -> RunEnd:
     """Run the objective; returns the outcome to record, where to pause, "release" on shutdown, "platform"
-    after a Redis or database error (the trial goes back to the queue), "lost" if the claim went."""
+    after a Redis or database error (the trial goes back to the queue), "lost" if the claim went. Reports
+    no pruner judges in the first `defer_epochs_for` seconds are returned with the outcome, to be written
+    with it."""
     context = WorkerTrialContext(
         run,
         runtime.settings.database_url,
         runtime.datasets,
         runtime.shutdown,
         checkpoint_min_seconds=runtime.settings.checkpoint_min_seconds,
+        defer_epochs_for=defer_epochs_for,
     )
+    outcome = _execute(run, runtime, context)
+    if isinstance(outcome, Outcome) and context.deferred:
+        return replace(outcome, epochs=tuple(context.deferred))
+    return outcome
+
+
+def _execute(run: ClaimedRun, runtime: WorkerRuntime, context: WorkerTrialContext) -> RunEnd:
     returned = False
     try:
         objective = get_objective(run.objective)

@@ -26,7 +26,11 @@ class WorkerRuntime:
     datasets: DatasetCache
     shutdown: threading.Event = field(default_factory=threading.Event)
     _current: ClaimedRun | None = None
+    _held: dict[int, ClaimedRun] = field(default_factory=dict)
+    """Runs claimed and not yet recorded: the one running, those claimed ahead, those being recorded."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    trial_seconds: dict[int, float] = field(default_factory=dict)
+    """The last trial's run time per search: a search whose trials are cheap gets trials claimed ahead."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerRuntime:
@@ -48,6 +52,25 @@ class WorkerRuntime:
     def current(self, run: ClaimedRun | None) -> None:
         with self._lock:
             self._current = run
+
+    def hold(self, runs: list[ClaimedRun]) -> None:
+        with self._lock:
+            self._held.update((run.trial_id, run) for run in runs)
+
+    def let_go(self, runs: list[ClaimedRun]) -> None:
+        """Stop renewing these runs' leases (recorded, handed back, or abandoned to the reconciler)."""
+        with self._lock:
+            for run in runs:
+                if self._held.get(run.trial_id) is run:
+                    del self._held[run.trial_id]
+
+    def held(self) -> list[ClaimedRun]:
+        with self._lock:
+            current = self._current
+            held = list(self._held.values())
+        if current is not None and all(run.trial_id != current.trial_id for run in held):
+            held.append(current)
+        return held
 
 
 _runtime: WorkerRuntime | None = None

@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain.pruners import build_pruner
 from app.services.trial_controls import Apply, apply_requests
-from app.services.trial_runs import ClaimedRun, record_epoch
+from app.services.trial_runs import ClaimedRun, DeferredEpoch, record_epoch
 from app.storage.db import session_scope
 from caviar import Dataset
 from workers.dataset_cache import DatasetCache
@@ -37,8 +38,16 @@ class WorkerTrialContext:
         shutdown: threading.Event,
         *,
         checkpoint_min_seconds: float = 0.0,
+        defer_epochs_for: float = 0.0,
     ) -> None:
         self.run = run
+        self.deferred: list[DeferredEpoch] = []
+        """Reports kept for the outcome's transaction: those no pruner judges, in the run's first
+        `defer_epochs_for` seconds (a cheap trial's; a run that turns out long writes them as it goes)."""
+        self._defer_until = time.monotonic() + defer_epochs_for
+        self._pruner = build_pruner(
+            run.pruner, direction="maximize" if run.direction == "maximize" else "minimize"
+        )
         self._checkpoint_min_seconds = checkpoint_min_seconds
         self._checkpointed_at = time.monotonic()  # the run's start: its first checkpoint waits too
         self._database_url = database_url
@@ -87,7 +96,15 @@ class WorkerTrialContext:
         resume = self.run.resume
         # An objective that could not use the checkpoint starts over: its reports replace the kept points.
         replaces = resume is not None and step <= resume.step
+        if checkpoint is None and not self._pruner.judges_at(step) and time.monotonic() < self._defer_until:
+            self.deferred.append(DeferredEpoch(step, dict(metrics), dict(self._curve), replaces))
+            return
         with session_scope(self._database_url) as session:
+            for epoch in self.deferred:
+                record_epoch(
+                    session, self.run, epoch.step, epoch.metrics, epoch.own_curve, replaces=epoch.replaces
+                )
+            self.deferred.clear()
             verdict = record_epoch(
                 session, self.run, step, metrics, self._curve, checkpoint, replaces=replaces
             )

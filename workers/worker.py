@@ -78,7 +78,10 @@ def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
             )
             worker.runtime = runtime
             try:
-                worker.work(burst=burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
+                # RQ's own lines (one per job started and finished) only when debugging: the database
+                # records every trial, and a log line per cheap trial costs as much as the trial.
+                rq_level = "DEBUG" if log.isEnabledFor(logging.DEBUG) else "WARNING"
+                worker.work(burst=burst, logging_level=rq_level)
             except RedisError as error:
                 # RQ left its loop on a Redis error (it logged it) and could not record its own
                 # death either: Redis is down. Its pubsub thread, left running, would log every 2 s.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
@@ -71,6 +72,17 @@ class EpochVerdict:
 
 
 @dataclass(frozen=True)
+class DeferredEpoch:
+    """An epoch report a worker kept to write with the trial's outcome (a cheap trial that no pruner
+    judges at that step: one transaction for the run instead of one per report)."""
+
+    step: int
+    metrics: Mapping[str, float]
+    own_curve: Mapping[int, float]
+    replaces: bool = False
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How a run ended: `state` is completed, failed or pruned."""
 
@@ -79,6 +91,12 @@ class Outcome:
     value: float | None = None
     error: str | None = None
     pruned_step: int | None = None
+    started_at: datetime | None = None
+    """When the objective started and ended, by the worker's clock; None: the claim's and the recording's
+    time (a worker that records outcomes in batches, after the next trial started, passes its own)."""
+    finished_at: datetime | None = None
+    epochs: tuple[DeferredEpoch, ...] = ()
+    """Reports to store before the outcome, in order."""
     stopped: Mapping[str, Any] | None = None
     """When a stop ended the trial: {step (the last one run), best_step, by}, the `trial_stopped` event's."""
 
@@ -89,28 +107,37 @@ def finite_or_none(value: float) -> float | None:
 
 def claim_trial(session: Session, trial_id: int, worker_id: str) -> ClaimedRun | None:
     """Claim a queued trial; None when another worker won it or it is no longer queued."""
-    trials = TrialRepository(session)
-    trial = trials.claim(trial_id, worker_id, utcnow())
+    trial = TrialRepository(session).claim(trial_id, worker_id, utcnow())
     if trial is None:
         return None
     search = SearchRepository(session).get(trial.search_id)
     assert search is not None  # trials cascade with their search
+    return begin_run(session, trial, search)
+
+
+def begin_run(session: Session, trial: Trial, search: Search) -> ClaimedRun:
+    """What a claim of `trial` (its new attempt) sets up: its event, and for a run after a lost one the
+    checkpoint it resumes from, its curve cut back to it, and the nudges applied since asked again."""
     events = EventRepository(session)
-    events.add(search.id, "trial_started", trial_id=trial_id, attempt=trial.attempt)
-    resume = resume_point(session, trial_id)
+    events.add(search.id, "trial_started", trial_id=trial.id, attempt=trial.attempt)
+    if trial.attempt == 1 and trial.parent_trial_id is None:
+        # A first run: no checkpoint, curve or applied nudge before it (a branch's starts from its parent's).
+        return replace(run_of(trial, search, 1), run_request=trial.run_request)
+    trials = TrialRepository(session)
+    resume = resume_point(session, trial.id)
     # Nudges applied after the state this attempt starts from are not in it: they are asked for again.
-    NudgeRepository(session).reopen_after(trial_id, 0 if resume is None else resume.step)
+    NudgeRepository(session).reopen_after(trial.id, 0 if resume is None else resume.step)
     if resume is None:
-        trials.clear_curve(trial_id)  # a previous, lost attempt's points
+        trials.clear_curve(trial.id)  # a previous, lost attempt's points
     else:
         # The curve up to the checkpoint stays: the run continues it, so it reads as one line.
-        trials.clear_curve_after(trial_id, resume.step)
+        trials.clear_curve_after(trial.id, resume.step)
         # A branch's first attempt starts from its parent's checkpoint: `from_trial_id` says whose.
-        origin = {"from_trial_id": resume.trial_id} if resume.trial_id != trial_id else {}
+        origin = {"from_trial_id": resume.trial_id} if resume.trial_id != trial.id else {}
         events.add(
             search.id,
             "trial_resumed",
-            trial_id=trial_id,
+            trial_id=trial.id,
             attempt=trial.attempt,
             step=resume.step,
             from_attempt=resume.attempt,
@@ -177,44 +204,95 @@ def record_epoch(
 
 def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue:
     """Record the result if this run still holds the claim, then let the search propose more trials."""
-    now = utcnow()
     # Lock order everywhere: search row, then trial rows (cancel takes the same order); FOR NO KEY UPDATE
     # so the foreign-key checks of inserts that reference the search (events) never wait for it.
     search = SearchRepository(session).get_for_update(run.search_id)
-    metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
-    won = TrialRepository(session).transition(
-        run.trial_id,
-        outcome.state,
-        attempt=run.attempt,
-        sources=[TrialState.RUNNING],
-        value=outcome.value,
-        metrics=metrics,
-        metric_value=metrics.get(run.metric),
-        error=outcome.error,
-        pruned_step=outcome.pruned_step,
-        run_request=None,  # a pause or stop asked too late: the trial ended first
-        finished_at=now,
-        updated_at=now,
-    )
-    if not won:
-        log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
+    if not record_outcome(session, run, outcome):
         return []
-    if outcome.stopped is not None:
-        EventRepository(session).add(
-            run.search_id, "trial_stopped", trial_id=run.trial_id, attempt=run.attempt, **outcome.stopped
+    return advance_after_results(session, search, run.search_id, maximize=run.direction == "maximize")
+
+
+def record_outcome(session: Session, run: ClaimedRun, outcome: Outcome) -> bool:
+    """Record how the run ended if it still holds the claim; the caller holds the search row's lock."""
+    return record_outcomes(session, [(run, outcome)]) == 1
+
+
+def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outcome]]) -> int:
+    """Record how runs ended, each only if it still holds its claim, in three round trips whatever their
+    number: lock the rows of the runs that still hold their claim, update them, insert the events (and
+    the reports the runs deferred, before their results). Returns how many were recorded; the caller
+    holds the search row's lock."""
+    trials = TrialRepository(session)
+    held = trials.still_claimed([(run.trial_id, run.attempt) for run, _ in outcomes])
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    won: list[tuple[ClaimedRun, Outcome, dict[str, float | None]]] = []
+    for run, outcome in outcomes:
+        if run.trial_id not in held:
+            log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
+            continue
+        metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
+        won.append((run, outcome, metrics))
+        rows.append(
+            {
+                "id": run.trial_id,
+                "search_id": run.search_id,
+                "state": outcome.state.value,
+                "value": outcome.value,
+                "metrics": metrics,
+                "metric_value": metrics.get(run.metric),
+                "error": outcome.error,
+                "pruned_step": outcome.pruned_step,
+                "run_request": None,  # a pause or stop asked too late: the trial ended first
+                "started_at": outcome.started_at or run_started_at(session, run),
+                "finished_at": outcome.finished_at or now,
+                "updated_at": now,
+            }
         )
-    EventRepository(session).add(
-        run.search_id,
-        f"trial_{outcome.state.value}",
-        trial_id=run.trial_id,
-        value=outcome.value,
-        error=outcome.error,
-        pruned_step=outcome.pruned_step,
-    )
+    trials.finish_many(rows)
+    events = EventRepository(session)
+    for run, outcome, _ in won:
+        for epoch in outcome.epochs:  # written now that the run's claim held to the end
+            values = {name: finite_or_none(float(value)) for name, value in epoch.metrics.items()}
+            if epoch.replaces:
+                trials.clear_curve_step(run.trial_id, epoch.step)
+            trials.add_curve_point(run.trial_id, epoch.step, values)
+            events.add(
+                run.search_id,
+                "epoch",
+                trial_id=run.trial_id,
+                attempt=run.attempt,
+                step=epoch.step,
+                metrics=values,
+            )
+        if outcome.stopped is not None:
+            events.add(
+                run.search_id, "trial_stopped", trial_id=run.trial_id, attempt=run.attempt, **outcome.stopped
+            )
+        events.add(
+            run.search_id,
+            f"trial_{outcome.state.value}",
+            trial_id=run.trial_id,
+            value=outcome.value,
+            error=outcome.error,
+            pruned_step=outcome.pruned_step,
+        )
+    return len(won)
+
+
+def run_started_at(session: Session, run: ClaimedRun) -> datetime | None:
+    trial = session.get(Trial, run.trial_id)
+    return None if trial is None else trial.started_at
+
+
+def advance_after_results(
+    session: Session, search: Search | None, search_id: int, *, maximize: bool
+) -> Enqueue:
+    """After one or more results of a search: propose more trials, drop checkpoints no longer needed."""
     running = search is not None and search.state == SearchState.RUNNING
-    to_enqueue = advance_search(session, run.search_id, now) if running else []
+    to_enqueue = advance_search(session, search_id, utcnow()) if running else []
     # After advancing: a search that failed just now cancelled its other trials, whose checkpoints go too.
-    prune_checkpoints(session, run.search_id, maximize=run.direction == "maximize")
+    prune_checkpoints(session, search_id, maximize=maximize)
     return to_enqueue
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -231,6 +232,55 @@ class TrialRepository:
         won = self._move(trial_id, TrialState.QUEUED, TrialState.RUNNING, [], values)
         return self.get_fresh(trial_id) if won else None
 
+    def claim_many(self, trial_ids: Sequence[int], worker_id: str, now: datetime) -> list[Trial]:
+        """`claim` for several queued trials in one statement; those still queued are won, in id order."""
+        if not trial_ids:
+            return []
+        values = {"worker_id": worker_id, "attempt": Trial.attempt + 1}
+        statement = (
+            update(Trial)
+            .where(Trial.id.in_(trial_ids), Trial.state == TrialState.QUEUED.value)
+            .values(
+                state=TrialState.RUNNING.value, started_at=now, heartbeat_at=now, updated_at=now, **values
+            )
+            .returning(Trial)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        won = sorted(self.session.scalars(statement).all(), key=lambda trial: trial.id)
+        for trial in won:
+            record_transition(
+                self.session, trial.search_id, TrialState.QUEUED, TrialState.RUNNING, trial.started_at, None
+            )
+        return won
+
+    def still_claimed(self, runs: Sequence[tuple[int, int]]) -> set[int]:
+        """Of these (trial id, attempt) runs, the trials still running that attempt, their rows locked to
+        the end of the transaction (SQLite: its write lock holds them already)."""
+        if not runs:
+            return set()
+        statement = (
+            select(Trial.id)
+            .where(tuple_(Trial.id, Trial.attempt).in_(runs), Trial.state == TrialState.RUNNING.value)
+            .with_for_update()
+        )
+        return set(self.session.scalars(statement))
+
+    def finish_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Move running trials (rows of `still_claimed`, locked) to the `state` each row gives, with its
+        other columns; in one executemany round trip."""
+        if not rows:
+            return
+        self.session.execute(update(Trial), list(rows))
+        for row in rows:
+            record_transition(
+                self.session,
+                row["search_id"],
+                TrialState.RUNNING,
+                row["state"],
+                row["started_at"],
+                row["finished_at"],
+            )
+
     def _move(
         self,
         trial_id: int,
@@ -327,6 +377,19 @@ class TrialRepository:
             .limit(limit)
         )
         return [(row.id, row.attempt, row.objective) for row in self.session.execute(statement)]
+
+    def queued_ids(self, search_id: int, limit: int, *, skip_locked: bool) -> list[int]:
+        """Up to `limit` of the search's queued trials, oldest first; with `skip_locked` (PostgreSQL), rows
+        another transaction is claiming are passed over rather than waited for."""
+        statement = (
+            select(Trial.id)
+            .where(Trial.search_id == search_id, Trial.state == TrialState.QUEUED.value)
+            .order_by(Trial.id)
+            .limit(limit)
+        )
+        if skip_locked:
+            statement = statement.with_for_update(skip_locked=True)
+        return list(self.session.scalars(statement))
 
     def next_queued(self, search_id: int) -> int | None:
         """The id of the search's lowest-numbered queued trial."""

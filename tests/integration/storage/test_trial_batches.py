@@ -1,0 +1,134 @@
+"""Claims and results in bulk (a worker's chain): each trial claimed by one worker only, results recorded
+once and only under the claim, counters and events as one at a time would leave them."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from sqlalchemy import select
+
+from app.domain.trial_state import TrialState
+from app.services.reconcile import expire_leases
+from app.services.trial_batches import Refill, claim_queued, record_and_refill
+from app.services.trial_runs import DeferredEpoch, Outcome
+from app.settings import Settings
+from app.storage.db import session_scope
+from app.storage.models import Event, Trial, TrialMetric, utcnow
+from tests.integration.storage.factories import add_search_with_trials
+from tests.integration.storage.test_search_stats import assert_counters_agree
+
+
+def claim(database_url: str, search_id: int, worker_id: str, *, needed: int, extra: int) -> Refill:
+    refill = Refill()
+    with session_scope(database_url) as session:
+        claim_queued(session, search_id, worker_id, needed=needed, extra=extra, refill=refill)
+    return refill
+
+
+def states(database_url: str, search_id: int) -> dict[int, tuple[str, int, str | None]]:
+    with session_scope(database_url) as session:
+        rows = session.execute(
+            select(Trial.id, Trial.state, Trial.attempt, Trial.worker_id).where(Trial.search_id == search_id)
+        ).all()
+    return {row.id: (row.state, row.attempt, row.worker_id) for row in rows}
+
+
+def test_claims_ahead_leave_as_many_queued_trials_for_other_workers(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        search, _ = add_search_with_trials(session, n_trials=5)
+        search_id = search.id
+    refill = claim(database_url, search_id, "w1", needed=1, extra=8)
+    # 1 needed, then of the 4 left at most half: 2 ahead, 2 still queued.
+    assert len(refill.claimed) == 3
+    assert Counter(state for state, _, _ in states(database_url, search_id).values()) == {
+        "running": 3,
+        "queued": 2,
+    }
+    # Their jobs are to be dropped from the queue: claimed without them (job id of attempt 0).
+    assert sorted((job.trial_id, job.attempt) for job in refill.to_drop) == sorted(
+        (run.trial_id, 0) for run in refill.claimed
+    )
+    assert_counters_agree(database_url, search_id)
+
+
+def test_concurrent_bulk_claims_never_take_the_same_trial(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        search, _ = add_search_with_trials(session, n_trials=40)
+        search_id = search.id
+    claimed: dict[str, list[int]] = {}
+    start = threading.Barrier(4)
+
+    def worker(name: str) -> None:
+        start.wait()
+        taken: list[int] = []
+        while True:
+            refill = claim(database_url, search_id, name, needed=1, extra=3)
+            if not refill.claimed:
+                break
+            taken += [run.trial_id for run in refill.claimed]
+        claimed[name] = taken
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    every = [trial_id for taken in claimed.values() for trial_id in taken]
+    assert len(every) == len(set(every)) == 40
+    rows = states(database_url, search_id)
+    assert all(
+        rows[trial_id][0] == "running" and rows[trial_id][2] == name
+        for name, ids in claimed.items()
+        for trial_id in ids
+    )
+    assert_counters_agree(database_url, search_id)
+
+
+def test_a_batch_records_each_result_once_and_skips_runs_whose_claim_was_lost(database_url: str) -> None:
+    settings = Settings(database_url=database_url, redis_url=None, lease_seconds=30, max_attempts=3)
+    with session_scope(database_url) as session:
+        search, _ = add_search_with_trials(session, n_trials=4)
+        search_id = search.id
+    runs = (
+        claim(database_url, search_id, "w1", needed=1, extra=1).claimed
+        + claim(database_url, search_id, "w1", needed=1, extra=0).claimed
+    )
+    assert len(runs) == 3
+    lost = runs[2]
+    with session_scope(database_url) as session:  # its lease expired: re-queued behind the worker's back
+        session.execute(
+            Trial.__table__.update()
+            .where(Trial.id == lost.trial_id)
+            .values(heartbeat_at=utcnow().replace(year=2000))
+        )
+    with session_scope(database_url) as session:
+        expire_leases(session, settings, utcnow())
+    started, finished = utcnow(), utcnow()
+    epoch = DeferredEpoch(step=1, metrics={"dev_accuracy": 0.5}, own_curve={1: 0.5})
+
+    def outcome(value: float) -> Outcome:
+        return Outcome(
+            TrialState.COMPLETED,
+            {"dev_accuracy": value},
+            value,
+            started_at=started,
+            finished_at=finished,
+            epochs=(epoch,),
+        )
+
+    batch = [(runs[0], outcome(0.1)), (runs[1], outcome(0.2)), (lost, outcome(0.3))]
+    for _ in range(2):  # the second time, as a retried transaction whose commit went through unseen
+        with session_scope(database_url) as session:
+            record_and_refill(session, search_id, batch, "w1", needed=0, extra=0)
+    rows = states(database_url, search_id)
+    assert rows[runs[0].trial_id][0] == rows[runs[1].trial_id][0] == "completed"
+    assert rows[lost.trial_id][:2] == ("queued", lost.attempt)
+    with session_scope(database_url) as session:
+        finishing = Counter(session.scalars(select(Event.trial_id).where(Event.kind == "trial_completed")))
+        points = Counter(session.scalars(select(TrialMetric.trial_id)))
+        trial = session.get(Trial, runs[0].trial_id)
+        assert trial is not None and trial.started_at == started and trial.value == 0.1
+    assert finishing == {runs[0].trial_id: 1, runs[1].trial_id: 1}
+    assert points == {runs[0].trial_id: 1, runs[1].trial_id: 1}
+    assert_counters_agree(database_url, search_id)
