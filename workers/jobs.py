@@ -108,6 +108,9 @@ def execute(run: ClaimedRun, runtime: WorkerRuntime) -> RunEnd:
         runtime.datasets,
         runtime.shutdown,
         checkpoint_min_seconds=runtime.settings.checkpoint_min_seconds,
+        enqueue=lambda jobs: enqueue_after_commit(
+            runtime.queues, jobs, timeout_seconds=runtime.settings.trial_timeout_seconds
+        ),
     )
     returned = False
     try:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.services.ask_tell import Enqueue
 from app.services.trial_controls import Apply, apply_requests
 from app.services.trial_runs import ClaimedRun, record_epoch
 from app.storage.db import session_scope
@@ -37,8 +38,10 @@ class WorkerTrialContext:
         shutdown: threading.Event,
         *,
         checkpoint_min_seconds: float = 0.0,
+        enqueue: Callable[[Enqueue], None] | None = None,
     ) -> None:
         self.run = run
+        self._enqueue = enqueue
         self._checkpoint_min_seconds = checkpoint_min_seconds
         self._checkpointed_at = time.monotonic()  # the run's start: its first checkpoint waits too
         self._database_url = database_url
@@ -99,6 +102,8 @@ class WorkerTrialContext:
             if verdict.controls and apply is not None and goes_on:
                 run = self.run
                 apply_requests(session, run.search_id, run.trial_id, step + 1, list(verdict.controls), apply)
+        if verdict.enqueue and self._enqueue is not None:
+            self._enqueue(verdict.enqueue)  # committed: the branch that replaces this pruned PBT member
         if verdict.claim_lost:
             self.stop_reason = "claim_lost"
         elif self.stop_reason is not None:
@@ -127,7 +132,12 @@ class WorkerTrialContext:
 
     def _checkpoint_if_due(self, step: int) -> bytes | None:
         save = self._save_checkpoint
-        if save is None or not self.run.checkpoint_due(step):
+        if save is None:
+            return None
+        if self.run.judged_by_population(step):
+            self._checkpointed_at = time.monotonic()
+            return save()  # another member may branch from it: never skipped
+        if not self.run.checkpoint_due(step):
             return None
         if time.monotonic() - self._checkpointed_at < self._checkpoint_min_seconds:
             return None

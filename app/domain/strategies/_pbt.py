@@ -87,8 +87,9 @@ def choose_donor(
     sign = 1.0 if direction == "maximize" else -1.0
 
     def rank_key(peer: Peer) -> tuple[int, float, int]:
-        finite = peer.value is not None and math.isfinite(peer.value)
-        return (int(finite), sign * float(peer.value) if finite else 0.0, -peer.trial_id)
+        if peer.value is None or not math.isfinite(peer.value):
+            return (0, 0.0, -peer.trial_id)
+        return (1, sign * peer.value, -peer.trial_id)
 
     ranked = sorted([own, *peers], key=rank_key)  # worst first
     size = quantile_size(len(ranked), quantile)

@@ -14,8 +14,8 @@ from app.domain.strategies._pbt import (
     Peer,
     PopulationBasedTraining,
     choose_donor,
-    explore,
     exploit_rng,
+    explore,
     judged_at,
     quantile_size,
 )
