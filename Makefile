@@ -56,6 +56,7 @@ bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/trainer.py
 	$(BIN)/python bench/search_quality.py
+	$(BIN)/python bench/population_training.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/dispatch_gap.py
 	$(BIN)/python bench/poll_latency.py

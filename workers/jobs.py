@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from app.domain.trial_state import TrialState
-from app.queue import drop_jobs
+from app.queue import drop_jobs, enqueue_after_commit
 from app.services.trial_batches import Refill, claim_queued
 from app.services.trial_runs import ClaimedRun, Outcome, claim_trial
 from app.storage.db import session_scope
@@ -119,6 +119,9 @@ def execute(run: ClaimedRun, runtime: WorkerRuntime, *, defer_epochs_for: float 
         runtime.shutdown,
         checkpoint_min_seconds=runtime.settings.checkpoint_min_seconds,
         defer_epochs_for=defer_epochs_for,
+        enqueue=lambda jobs: enqueue_after_commit(
+            runtime.queues, jobs, timeout_seconds=runtime.settings.trial_timeout_seconds
+        ),
     )
     outcome = _execute(run, runtime, context)
     if isinstance(outcome, Outcome) and context.deferred:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.pruners import build_pruner
+from app.services.ask_tell import Enqueue
 from app.services.trial_controls import Apply, apply_requests
 from app.services.trial_runs import ClaimedRun, DeferredEpoch, record_epoch
 from app.storage.db import session_scope
@@ -39,8 +40,10 @@ class WorkerTrialContext:
         *,
         checkpoint_min_seconds: float = 0.0,
         defer_epochs_for: float = 0.0,
+        enqueue: Callable[[Enqueue], None] | None = None,
     ) -> None:
         self.run = run
+        self._enqueue = enqueue
         self.deferred: list[DeferredEpoch] = []
         """Reports kept for the outcome's transaction: those no pruner judges, in the run's first
         `defer_epochs_for` seconds (a cheap trial's; a run that turns out long writes them as it goes)."""
@@ -96,7 +99,9 @@ class WorkerTrialContext:
         resume = self.run.resume
         # An objective that could not use the checkpoint starts over: its reports replace the kept points.
         replaces = resume is not None and step <= resume.step
-        if checkpoint is None and not self._pruner.judges_at(step) and time.monotonic() < self._defer_until:
+        # A PBT member's reports are never deferred: its judged ones lock the search row before the trial's.
+        deferrable = checkpoint is None and not self._pruner.judges_at(step) and self.run.pbt is None
+        if deferrable and time.monotonic() < self._defer_until:
             self.deferred.append(DeferredEpoch(step, dict(metrics), dict(self._curve), replaces))
             return
         with session_scope(self._database_url) as session:
@@ -116,6 +121,8 @@ class WorkerTrialContext:
             if verdict.controls and apply is not None and goes_on:
                 run = self.run
                 apply_requests(session, run.search_id, run.trial_id, step + 1, list(verdict.controls), apply)
+        if verdict.enqueue and self._enqueue is not None:
+            self._enqueue(verdict.enqueue)  # committed: the branch that replaces this pruned PBT member
         if verdict.claim_lost:
             self.stop_reason = "claim_lost"
         elif self.stop_reason is not None:
@@ -144,7 +151,12 @@ class WorkerTrialContext:
 
     def _checkpoint_if_due(self, step: int) -> bytes | None:
         save = self._save_checkpoint
-        if save is None or not self.run.checkpoint_due(step):
+        if save is None:
+            return None
+        if self.run.judged_by_population(step):
+            self._checkpointed_at = time.monotonic()
+            return save()  # another member may branch from it: never skipped
+        if not self.run.checkpoint_due(step):
             return None
         if time.monotonic() - self._checkpointed_at < self._checkpoint_min_seconds:
             return None

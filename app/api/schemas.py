@@ -134,6 +134,17 @@ class TrialStatus(TrialOut):
     )
 
 
+class Resume(BaseModel):
+    """A run that continued from a checkpoint instead of starting over (a lost worker's, a pause's, a
+    branch's first): where on the curve, and whose checkpoint."""
+
+    step: int = Field(description="The checkpoint's step: the run trained from the next one.")
+    attempt: int
+    from_attempt: int = Field(description="The attempt that wrote the checkpoint.")
+    from_trial_id: int | None = Field(default=None, description="For a branch's start: its parent.")
+    at: datetime
+
+
 class TrialDetail(TrialStatus):
     curve: list[CurvePoint] = Field(
         description="Per-epoch metrics of the current attempt, preceded by those of earlier attempts up to "
@@ -145,6 +156,9 @@ class TrialDetail(TrialStatus):
     )
     branches: list[BranchOut] = Field(
         default=[], description="Trials branched from this one (POST /trials/{id}/branch), oldest first."
+    )
+    resumes: list[Resume] = Field(
+        default=[], description="Runs of the trial that continued from a checkpoint, oldest first."
     )
 
 

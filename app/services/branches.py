@@ -40,6 +40,8 @@ def branch_trial(
     from_step: int,
     changes: Mapping[str, Any],
     caller: Caller = ANYONE,
+    *,
+    by: str | None = None,
 ) -> tuple[Trial, Enqueue]:
     """Insert a queued branch of trial `parent_id` from its checkpoint at `from_step` with `changes` (live
     hyperparameters, possibly none), record a `trial_branched` event, and return the branch with the job
@@ -49,7 +51,8 @@ def branch_trial(
     nothing is active). Raises NotFound; Forbidden (a submit key branches only its own searches' trials);
     Conflict when the search was cancelled or failed; InvalidSpec on `params.<name>` for a change the
     objective does not allow, or on `from_step` when the parent has no checkpoint at that step (the
-    message lists the steps it has).
+    message lists the steps it has). `by` names who branched in the event when it is not the caller
+    (population-based training).
     """
     trials = TrialRepository(session)
     search_id = trials.search_id_of(parent_id)
@@ -106,7 +109,7 @@ def branch_trial(
         parent_trial_id=parent.id,
         from_step=from_step,
         params=dict(changes),
-        by=caller.key_name or "anyone",
+        by=by or caller.key_name or "anyone",
     )
     return branch, jobs_of(search, [branch])
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.domain.catalog import BUILTIN_DATASETS, builtin_objective_info, validate_dataset_options
+from app.domain.catalog.objectives import ObjectiveInfo
 from app.domain.pruners import Pruner, build_pruner
 from app.domain.space import SearchSpace
 from app.domain.strategies import Strategy, build_strategy
+from app.domain.strategies._pbt import PopulationBasedTraining
 from app.errors import InvalidSpec
 from app.services.spec_model import SearchSpec
 from app.settings import Settings
@@ -88,6 +90,8 @@ def validate_spec(
             )
     seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
     strategy, pruner = _search_parts(spec, space, seed)
+    if isinstance(strategy, PopulationBasedTraining):
+        _check_population(spec, space, strategy, info)
     canonical = _canonical(spec, space, strategy, pruner, seed)
     if uploaded_dataset_id is not None:
         canonical["dataset"] = uploaded_dataset_id
@@ -166,6 +170,33 @@ def _check_finite(value: Any, path: str) -> None:
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             _check_finite(item, f"{path}[{index}]")
+
+
+def _check_population(
+    spec: SearchSpec, space: SearchSpace, strategy: PopulationBasedTraining, info: ObjectiveInfo | None
+) -> None:
+    """Population-based training branches its members from their checkpoints with changed live
+    hyperparameters and replaces the bottom ones itself: the objective must allow all of that."""
+    member = strategy.propose([], {}, 1)[0][0].params
+    live = set(info.live_names(member)) & set(space.names) if info is not None else set()
+    if not live:
+        raise InvalidSpec(
+            "strategy.kind",
+            f"pbt explores live-adjustable hyperparameters that the space tunes; objective "
+            f"{spec.objective!r} has none in this space (mlp's: learning_rate, l2, keep_prob, the "
+            "optimizer's betas, decay_rate)",
+        )
+    if spec.checkpoint_every == 0:
+        raise InvalidSpec("checkpoint_every", "pbt branches members from their checkpoints: it cannot be 0")
+    if (spec.pruner or {}).get("kind", "none") != "none":
+        raise InvalidSpec("pruner.kind", "pbt stops and replaces its bottom members itself: use `none`")
+    epochs = member.get("epochs")
+    if isinstance(epochs, int) and epochs <= strategy.pbt.interval:
+        raise InvalidSpec(
+            "strategy.interval",
+            f"members are ranked every `interval` epochs before their last: `interval < epochs` must hold, "
+            f"got interval={strategy.pbt.interval}, epochs={epochs}",
+        )
 
 
 def _check_budget(spec: SearchSpec, settings: Settings) -> None:

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from app.domain.pruners import CurveRecord, build_pruner
+from app.domain.strategies._pbt import PbtOptions
 from app.domain.trial_state import SearchState, TrialState
 from app.services.ask_tell import Enqueue, advance_search, jobs_of
 from app.services.checkpoints import (
@@ -22,6 +23,7 @@ from app.services.checkpoints import (
     resume_point,
     save_checkpoint,
 )
+from app.services.population import exploit_if_bottom, judges, pbt_options
 from app.services.specs import dataset_reference
 from app.storage.models import Search, Trial, utcnow
 from app.storage.repositories import EventRepository, NudgeRepository, SearchRepository, TrialRepository
@@ -56,9 +58,16 @@ class ClaimedRun:
     """The checkpoint this attempt starts from, left by an earlier one; None: start from scratch."""
     run_request: dict[str, Any] | None = None
     """A pause or stop asked before this attempt began (`trials.run_request`); later ones come by reports."""
+    pbt: PbtOptions | None = None
+    """The search's population-based training options; None: its strategy is another."""
 
     def checkpoint_due(self, step: int) -> bool:
         return checkpoint_due(step, self.checkpoint_every)
+
+    def judged_by_population(self, step: int) -> bool:
+        """Whether population-based training ranks the run after `step`: its checkpoint there is taken
+        whatever the checkpoint interval and time floor say, since a branch may start from it."""
+        return judges(self.pbt, self.params, step)
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,8 @@ class EpochVerdict:
     """Nudge requests pending for the trial, oldest first (see app/services/trial_controls.py)."""
     run_request: dict[str, Any] | None = None
     """A pause or stop asked of the trial (see app/services/trial_pauses.py)."""
+    enqueue: Enqueue = field(default_factory=list)
+    """Jobs to enqueue once the report has committed: the branch that replaces a pruned PBT member."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,7 @@ def run_of(trial: Trial, search: Search, attempt: int) -> ClaimedRun:
         direction=search.direction,
         pruner=search.spec.get("pruner"),
         checkpoint_every=search.spec.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY),
+        pbt=pbt_options(search.spec),
     )
 
 
@@ -180,6 +192,9 @@ def record_epoch(
     pruner; `own_curve` includes `step`. With `replaces`, a point already stored at `step` gives way."""
     trials = TrialRepository(session)
     now = utcnow()
+    judged = run.judged_by_population(step)
+    # A PBT member may branch another member here: the search row is locked first, as by every writer.
+    search = SearchRepository(session).get_for_update(run.search_id) if judged else None
     renewal = trials.renew_lease(run.trial_id, run.attempt, now)
     if renewal is None:
         return EpochVerdict(claim_lost=True)
@@ -193,6 +208,12 @@ def record_epoch(
     EventRepository(session).add(
         run.search_id, "epoch", trial_id=run.trial_id, attempt=run.attempt, step=step, metrics=values
     )
+    if search is not None and run.pbt is not None and search.state == SearchState.RUNNING:
+        jobs = exploit_if_bottom(
+            session, search, run.trial_id, run.number, step, values.get(run.metric), run.pbt
+        )
+        if jobs is not None:
+            return EpochVerdict(prune=True, controls=controls, run_request=run_request, enqueue=jobs)
     pruner = build_pruner(run.pruner, direction="maximize" if run.direction == "maximize" else "minimize")
     if values.get(run.metric) is None or not pruner.judges_at(step):
         return EpochVerdict(controls=controls, run_request=run_request)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -241,7 +242,17 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (Index("ix_events_search_id_id", "search_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_search_id_id", "search_id", "id"),
+        # A trial's resumes, for its detail (the resume marks on its curve); the other kinds go unindexed.
+        Index(
+            "ix_events_trial_resumed",
+            "trial_id",
+            "id",
+            postgresql_where=text("kind = 'trial_resumed'"),
+            sqlite_where=text("kind = 'trial_resumed'"),
+        ),
+    )
 
 
 class StoredDataset(Base):

@@ -27,6 +27,7 @@ from app.api.schemas import (
     CurvePoint,
     ErrorResponse,
     Page,
+    Resume,
     TrialControls,
     TrialDetail,
     TrialOut,
@@ -37,9 +38,10 @@ from app.services import listing, trial_pauses
 from app.services.branches import branch_trial
 from app.services.trial_controls import request_nudge
 from app.storage.keyset import MAX_INT
-from app.storage.repositories import TrialRepository
+from app.storage.repositories import EventRepository, TrialRepository
 
 router = APIRouter(prefix="/trials", tags=["trials"])
+RESUME_FIELDS = ("step", "attempt", "from_attempt", "from_trial_id")
 CONDITIONAL: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC}
 
 
@@ -114,6 +116,10 @@ def get_trial(
         controls_pending=trial.controls_pending or [],
         branches=[
             BranchOut(trial_id=branch_id, step=step) for branch_id, step in trials.branches_of(trial_id)
+        ],
+        resumes=[
+            Resume(**{name: payload.get(name) for name in RESUME_FIELDS}, at=at)
+            for at, payload in EventRepository(session).resumes_of(trial_id)
         ],
     )
 

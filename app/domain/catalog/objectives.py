@@ -29,6 +29,20 @@ class ObjectiveInfo:
     """`validate_controls(params, controls)` raises InvalidParams unless a running trial of `params` may be
     nudged with `controls`; None: no hyperparameter is live-adjustable."""
 
+    def live_names(self, params: Mapping[str, Any]) -> list[str]:
+        """The parameters of `params` a running trial of them may change: those it accepts a nudge of to
+        their own value (none when the objective has no live controls)."""
+        if self.validate_controls is None:
+            return []
+        names = []
+        for name, value in params.items():
+            try:
+                self.validate_controls(params, {name: value})
+            except InvalidParams:
+                continue
+            names.append(name)
+        return names
+
 
 def validate_quadratic_params(params: Mapping[str, Any]) -> None:
     """`quadratic` takes any parameter; a numeric one must be finite."""

@@ -11,11 +11,20 @@ from app.domain.space import SearchSpace
 from app.domain.space._checks import check_keys, read_fraction, read_int
 from app.domain.strategies._base import Direction, Strategy
 from app.domain.strategies._grid import GridStrategy
+from app.domain.strategies._pbt import (
+    DEFAULT_INTERVAL,
+    DEFAULT_POPULATION,
+    DEFAULT_QUANTILE,
+    DEFAULT_RESAMPLE_PROBABILITY,
+    PbtOptions,
+    PopulationBasedTraining,
+)
 from app.domain.strategies._simple import RandomStrategy, SobolStrategy
 from app.errors import InvalidSpec
 
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "bayes": ("n_initial",),
+    "pbt": ("population", "interval", "quantile", "resample_probability"),
     "random": (),
     "sobol": (),
     "grid": ("points_per_axis",),
@@ -78,6 +87,8 @@ def build_strategy(
 
         n_initial = read_int(raw, "n_initial", "strategy", None, minimum=1) if "n_initial" in raw else None
         return BayesStrategy(space, n_initial=n_initial, **common)
+    if kind == "pbt":
+        return _population_based_training(raw, space, common)
     if kind == "grid":
         points = read_int(
             raw,
@@ -91,6 +102,28 @@ def build_strategy(
     from app.domain.strategies._coarse_to_fine import CoarseToFineStrategy
 
     return CoarseToFineStrategy(space, **_coarse_to_fine_options(raw, max_trials), **common)
+
+
+def _population_based_training(
+    raw: Mapping[str, Any], space: SearchSpace, common: dict[str, Any]
+) -> PopulationBasedTraining:
+    max_trials = common["max_trials"]
+    population = read_int(raw, "population", "strategy", min(DEFAULT_POPULATION, max_trials), minimum=2)
+    if population > max_trials:
+        raise InvalidSpec(
+            "strategy.population",
+            f"`population <= budget.max_trials` must hold (the budget counts the population and the "
+            f"branches that replace its members), got {population} > {max_trials}",
+        )
+    options = PbtOptions(
+        population=population,
+        interval=read_int(raw, "interval", "strategy", DEFAULT_INTERVAL, minimum=1),
+        quantile=read_fraction(raw, "quantile", "strategy", DEFAULT_QUANTILE, allow_zero=False, upper=0.5),
+        resample_probability=read_fraction(
+            raw, "resample_probability", "strategy", DEFAULT_RESAMPLE_PROBABILITY, allow_zero=True
+        ),
+    )
+    return PopulationBasedTraining(space, options=options, **common)
 
 
 def _initial_configs(raw: Any, space: SearchSpace, max_trials: int) -> list[dict[str, Any]]:

@@ -19,6 +19,15 @@ class EventRepository:
     def add(self, search_id: int, kind: str, *, trial_id: int | None = None, **payload: Any) -> None:
         self.session.add(Event(search_id=search_id, kind=kind, trial_id=trial_id, payload=payload))
 
+    def resumes_of(self, trial_id: int) -> list[tuple[datetime, dict[str, Any]]]:
+        """(when, payload) of the trial's `trial_resumed` events, oldest first (a partial index's read)."""
+        statement = (
+            select(Event.created_at, Event.payload)
+            .where(Event.trial_id == trial_id, Event.kind == "trial_resumed")
+            .order_by(Event.id)
+        )
+        return [(created_at, dict(payload)) for created_at, payload in self.session.execute(statement)]
+
     def after(self, search_id: int, after_id: int, limit: int = 500) -> Sequence[Event]:
         statement = (
             select(Event)

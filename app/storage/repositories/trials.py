@@ -471,6 +471,26 @@ class TrialRepository:
         )
         return [(state, value) for state, value in self.session.execute(statement) if value is not None]
 
+    def own_values_at_step(
+        self, search_id: int, metric: str, step: int, *, exclude_trial_id: int
+    ) -> list[tuple[int, float | None]]:
+        """(trial id, value) of every other trial of the search that trained `step` itself and reported
+        `metric` there (None: not finite); a branch's copy of its parent's points up to its branch step is
+        not its own."""
+        statement = (
+            select(Trial.id, TrialMetric.value)
+            .join(TrialMetric, TrialMetric.trial_id == Trial.id)
+            .where(
+                Trial.search_id == search_id,
+                Trial.id != exclude_trial_id,
+                or_(Trial.branch_step.is_(None), Trial.branch_step < step),
+                TrialMetric.name == metric,
+                TrialMetric.step == step,
+            )
+            .order_by(Trial.id)
+        )
+        return [(int(trial_id), value) for trial_id, value in self.session.execute(statement)]
+
 
 def _in_states(states: Sequence[str]) -> list[ColumnElement[bool]]:
     return [Trial.state.in_(list(states))] if states else []

@@ -60,6 +60,34 @@ CASES: list[tuple[str, Mutation, str]] = [
         "strategy.points_per_axis",
     ),
     (
+        "pbt with a pruner of its own",
+        lambda spec: spec.update(strategy={"kind": "pbt", "population": 2}, pruner={"kind": "median"}),
+        "pruner.kind",
+    ),
+    (
+        "pbt without checkpoints",
+        lambda spec: spec.update(strategy={"kind": "pbt", "population": 2}, checkpoint_every=0),
+        "checkpoint_every",
+    ),
+    (
+        "pbt with nothing live to explore",
+        lambda spec: spec.update(
+            strategy={"kind": "pbt", "population": 2},
+            space={**spec["space"], "learning_rate": 0.01},  # hidden_units is tuned, and is not live
+        ),
+        "strategy.kind",
+    ),
+    (
+        "pbt ranking members no sooner than their last epoch",
+        lambda spec: spec.update(strategy={"kind": "pbt", "population": 2, "interval": 3}),
+        "strategy.interval",
+    ),
+    (
+        "pbt population above the budget",
+        lambda spec: spec.update(strategy={"kind": "pbt", "population": 5}),
+        "strategy.population",
+    ),
+    (
         "ASHA with no epoch to prune at",
         lambda spec: spec.update(pruner={"kind": "asha"}, space={**spec["space"], "epochs": 1}),
         "space.epochs",

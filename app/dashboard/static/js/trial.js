@@ -14,7 +14,9 @@ export async function renderTrial(view, trialId) {
       <div class="panel"><h2>Parameters</h2><dl class="kv" id="params"></dl></div>
       <div class="panel"><h2>Run</h2><dl class="kv" id="run"></dl><div class="error" id="trial-error"></div></div>
     </div>
-    <div class="grid-2" id="curves"></div>`;
+    <div class="grid-2" id="curves"></div>
+    <div class="panel" id="marks-panel" hidden><h2>Nudges, resumes and branches</h2><ul class="marks" id="marks"></ul>
+      <div class="note">Dotted lines on the curves: where each took effect.</div></div>`;
   const $ = (selector) => view.querySelector(selector);
 
   async function render() {
@@ -35,7 +37,10 @@ export async function renderTrial(view, trialId) {
       <dt>finished</dt><dd>${localTime(trial.finished_at)}</dd>
       <dt>ran for</dt><dd>${duration(trial.started_at, trial.finished_at)}</dd>`;
     $("#trial-error").textContent = trial.error ? `Error:\n${trial.error}` : "";
-    await drawCurves($("#curves"), trial);
+    const marks = curveMarks(trial);
+    $("#marks-panel").hidden = !marks.length;
+    $("#marks").innerHTML = marks.map((m) => `<li data-kind="${m.kind}">${m.html}</li>`).join("");
+    await drawCurves($("#curves"), trial, marks);
   }
 
   await render();
@@ -44,8 +49,48 @@ export async function renderTrial(view, trialId) {
   return poll(async () => { trial = await getJson(`/trials/${trialId}`); await render(); }, 2000);
 }
 
+const trialLink = (id) => `<a href="#/trial/${id}">trial ${id}</a>`;
+const changeText = (changes) => Object.entries(changes)
+  .map(([name, change]) => (change && typeof change === "object" && "new" in change
+    ? `${esc(name)} ${fmt(change.old)} → ${fmt(change.new)}` : `${esc(name)} = ${fmt(change)}`)).join(", ");
+
+// Where the run changed course: each mark sits between the last epoch of the old course and the first of
+// the new (x = step ± 0.5), so a nudge at step 5 and a resume after step 4 share a line.
+export function curveMarks(trial) {
+  const marks = [];
+  if (trial.parent_trial_id !== null && trial.parent_trial_id !== undefined) {
+    const changes = Object.keys(trial.branch_params ?? {}).length ? `: ${changeText(trial.branch_params)}` : "";
+    marks.push({ kind: "origin", x: trial.branch_step + 0.5, label: "branched",
+      html: `after step ${trial.branch_step}: branched from ${trialLink(trial.parent_trial_id)}${changes}` });
+  }
+  for (const resume of trial.resumes ?? []) {
+    if (resume.from_trial_id !== null && resume.from_trial_id !== undefined && resume.from_trial_id !== trial.id) continue;
+    marks.push({ kind: "resume", x: resume.step + 0.5, label: `resumed (attempt ${resume.attempt})`,
+      html: `after step ${resume.step}: attempt ${resume.attempt} resumed from attempt ${resume.from_attempt}'s checkpoint` });
+  }
+  for (const nudge of trial.nudges ?? []) {
+    marks.push({ kind: "nudge", x: nudge.step - 0.5, label: changeText(nudge.changes),
+      html: `from step ${nudge.step}: ${changeText(nudge.changes)} (by ${esc(nudge.by)})` });
+  }
+  for (const branch of trial.branches ?? []) {
+    marks.push({ kind: "branch", x: branch.step + 0.5, label: `branch ${branch.trial_id}`,
+      html: `after step ${branch.step}: ${trialLink(branch.trial_id)} branched from here` });
+  }
+  return marks.sort((a, b) => a.x - b.x);
+}
+
+function markShapes(marks, c) {
+  const color = { origin: c.accent, resume: c.state.queued, nudge: c.state.running, branch: c.muted };
+  return {
+    shapes: marks.map((m) => ({ type: "line", xref: "x", yref: "paper", x0: m.x, x1: m.x, y0: 0, y1: 1,
+      line: { dash: "dot", width: 1.5, color: color[m.kind] } })),
+    annotations: marks.map((m) => ({ x: m.x, xref: "x", yref: "paper", y: 1, yanchor: "bottom",
+      text: esc(m.label).slice(0, 40), showarrow: false, font: { size: 10, color: color[m.kind] } })),
+  };
+}
+
 // Metrics grouped by what they measure (accuracies together, costs together), one chart per group.
-async function drawCurves(container, trial) {
+async function drawCurves(container, trial, marks = []) {
   const names = [...new Set(trial.curve.flatMap((p) => Object.keys(p.metrics)))].sort();
   const groups = new Map();
   for (const name of names) {
@@ -70,5 +115,5 @@ async function drawCurves(container, trial) {
       x: trial.curve.map((p) => p.step), y: trial.curve.map((p) => p.metrics[name] ?? null),
       line: { color: c.series[i % c.series.length], width: 2 }, marker: { size: 4 },
     })),
-    { xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: kind } } })));
+    { xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: kind } }, ...markShapes(marks, c) })));
 }
