@@ -47,6 +47,11 @@ def test_a_redis_outage_is_logged_once_and_its_lost_jobs_are_enqueued_when_it_en
         while not all(jobs_alive(runtime.queues, queued)):
             assert time.monotonic() < deadline, "the lost jobs were not enqueued once Redis was back"
             time.sleep(0.05)
+        # The scan logs that it works again once its enqueue returned: after the jobs show, not before.
+        while not any("lost-job scan working again" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
+            time.sleep(0.05)
+        time.sleep(0.2)  # a few more beats: none may log again
         assert thread.is_alive()
         messages = [r.getMessage() for r in caplog.records]
         assert sum("lost-job scan working again" in m for m in messages) == 1, messages
