@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated, TextIO
 
 import httpx
@@ -13,7 +14,7 @@ from rich.live import Live
 from rich.text import Text
 
 from app.cli_chart import render_curve
-from app.cli_common import DEFAULT_API_URL, ApiUrl, call, client, console
+from app.cli_common import DEFAULT_API_URL, ApiUrl, call, client, console, fail, load_spec
 from app.cli_controls import RUN_CONTROLS, BadControl, describe_run_control, parse_controls, run_control
 from app.cli_watch_state import NUDGE_MARK, RESUME_MARK, WatchedTrial
 from caviar import CaviarAPIError, CaviarClient
@@ -188,4 +189,26 @@ def _reraise(error: Exception) -> None:
     raise error
 
 
-COMMANDS = (watch,)
+def panda(
+    spec_file: Annotated[Path, typer.Argument(dir_okay=False, help="A search spec (JSON).")],
+    prompt: Annotated[
+        bool, typer.Option(help="Read nudges from stdin (`lr 0.003` + Enter; `q` quits).")
+    ] = True,
+    api_url: ApiUrl = DEFAULT_API_URL,
+) -> None:
+    """Babysit a model: submit the spec as a panda search (one model unless its strategy says more) and
+    watch its first trial live, nudging it from the prompt."""
+    spec = load_spec(spec_file)
+    strategy = spec.setdefault("strategy", {"kind": "panda"})
+    if not isinstance(strategy, dict) or strategy.get("kind") != "panda":
+        fail(f'{spec_file}: `caviar panda` runs panda searches; its strategy is {strategy!r} (use "panda")')
+    models = strategy.get("models", 1)
+    spec.setdefault("budget", {"max_trials": models, "max_parallel": models})
+    with client(api_url) as api:
+        search = call(api.submit, spec)
+        first = call(lambda: next(api.trials(search["id"], limit=1)))
+    console.print(f"search [bold]{search['id']}[/bold]: babysitting trial [bold]{first['id']}[/bold]")
+    watch(first["id"], prompt=prompt, api_url=api_url)
+
+
+COMMANDS = (watch, panda)

@@ -12,11 +12,7 @@ waited for a worker's write shows in both.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +20,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.embedded_redis import free_loopback_port
+from bench.stack import embedded_stack  # noqa: E402
 from bench.zero_cost import zero_cost_spec  # noqa: E402
 
 
@@ -40,25 +36,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="caviar-poll-") as directory:
-        port = free_loopback_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{directory}/caviar.db",
-            "CAVIAR_LOG_LEVEL": "WARNING",
-            "CAVIAR_QUEUE_NAME": f"caviar-poll-{port}",
-        }
-        for name in ("REDIS_URL", "CAVIAR_REDIS_URL", "CAVIAR_DATABASE_URL"):
-            env.pop(name, None)
-        command = [sys.executable, "-m", "app.cli", "up", "--port", str(port), "--workers", str(args.workers)]
-        stack = subprocess.Popen(
-            command, env=env, cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            latencies, completed = _poll(f"http://127.0.0.1:{port}", args.seconds)
-        finally:
-            stack.send_signal(signal.SIGINT)
-            stack.wait(timeout=60)
+    with embedded_stack("poll", args.workers) as base_url:
+        latencies, completed = _poll(base_url, args.seconds)
 
     if not latencies:
         raise SystemExit("no poll finished: is the machine overloaded?")

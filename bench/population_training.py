@@ -17,12 +17,8 @@ the wall time, and how many seeds PBT beat it on.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,8 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.embedded_redis import free_loopback_port  # noqa: E402
-from bench.stack import wait_healthy  # noqa: E402
+from bench.stack import embedded_stack  # noqa: E402
 
 SPACE: dict[str, Any] = {
     "learning_rate": {"type": "float", "low": 1e-4, "high": 3.0, "scale": "log"},
@@ -104,37 +99,18 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, list[tuple[float, float | None, float]]] = {method: [] for method in METHODS}
-    with tempfile.TemporaryDirectory(prefix="caviar-pbt-") as directory:
-        port = free_loopback_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{directory}/caviar.db",
-            "CAVIAR_LOG_LEVEL": "WARNING",
-            "CAVIAR_QUEUE_NAME": f"caviar-pbt-{port}",
-        }
-        for name in ("REDIS_URL", "CAVIAR_REDIS_URL", "CAVIAR_DATABASE_URL"):
-            env.pop(name, None)
-        command = [sys.executable, "-m", "app.cli", "up", "--port", str(port), "--workers", str(args.workers)]
-        stack = subprocess.Popen(
-            command, env=env, cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            wait_healthy(base_url)
-            with httpx.Client(base_url=base_url, timeout=60) as client:
-                for seed in range(args.seeds):
-                    for method in METHODS:
-                        results[method].append(
-                            run_search(client, spec_for(method, seed, args.epochs, args.population))
-                        )
-                        dev, test, seconds = results[method][-1]
-                        print(
-                            f"seed {seed} {method:>15}: dev {dev:.4f} test {test} in {seconds:.1f} s",
-                            flush=True,
-                        )
-        finally:
-            stack.send_signal(signal.SIGINT)
-            stack.wait(timeout=60)
+    with embedded_stack("pbt", args.workers) as base_url:
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            for seed in range(args.seeds):
+                for method in METHODS:
+                    results[method].append(
+                        run_search(client, spec_for(method, seed, args.epochs, args.population))
+                    )
+                    dev, test, seconds = results[method][-1]
+                    print(
+                        f"seed {seed} {method:>15}: dev {dev:.4f} test {test} in {seconds:.1f} s",
+                        flush=True,
+                    )
 
     budget = args.population * args.epochs
     print(

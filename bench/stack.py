@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -44,3 +48,32 @@ def wait_healthy(base_url: str, timeout: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise SystemExit("the API did not come up")
+
+
+@contextmanager
+def embedded_stack(name: str, workers: int) -> Iterator[str]:
+    """`caviar up` on a temporary SQLite file and the embedded Redis with `workers` workers, quiet (WARNING
+    logs), on a queue of its own; yields the API's base URL once it answers, stops the stack after."""
+    from app.embedded_redis import free_loopback_port
+
+    with tempfile.TemporaryDirectory(prefix=f"caviar-{name}-") as directory:
+        port = free_loopback_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{directory}/caviar.db",
+            "CAVIAR_LOG_LEVEL": "WARNING",
+            "CAVIAR_QUEUE_NAME": f"caviar-{name}-{port}",
+        }
+        for variable in ("REDIS_URL", "CAVIAR_REDIS_URL", "CAVIAR_DATABASE_URL"):
+            env.pop(variable, None)
+        command = [sys.executable, "-m", "app.cli", "up", "--port", str(port), "--workers", str(workers)]
+        stack = subprocess.Popen(
+            command, env=env, cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            wait_healthy(base_url)
+            yield base_url
+        finally:
+            stack.send_signal(signal.SIGINT)
+            stack.wait(timeout=60)

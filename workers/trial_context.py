@@ -153,9 +153,9 @@ class WorkerTrialContext:
         save = self._save_checkpoint
         if save is None:
             return None
-        if self.run.judged_by_population(step):
+        if self.run.checkpoint_forced(step):
             self._checkpointed_at = time.monotonic()
-            return save()  # another member may branch from it: never skipped
+            return save()  # a branch may start from it: never skipped for the time floor
         if not self.run.checkpoint_due(step):
             return None
         if time.monotonic() - self._checkpointed_at < self._checkpoint_min_seconds:

@@ -13,6 +13,7 @@ from app.domain.catalog.objectives import ObjectiveInfo
 from app.domain.pruners import Pruner, build_pruner
 from app.domain.space import SearchSpace
 from app.domain.strategies import Strategy, build_strategy
+from app.domain.strategies._panda import PandaStrategy
 from app.domain.strategies._pbt import PopulationBasedTraining
 from app.errors import InvalidSpec
 from app.services.spec_model import SearchSpec
@@ -90,8 +91,8 @@ def validate_spec(
             )
     seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
     strategy, pruner = _search_parts(spec, space, seed)
-    if isinstance(strategy, PopulationBasedTraining):
-        _check_population(spec, space, strategy, info)
+    if isinstance(strategy, PopulationBasedTraining | PandaStrategy):
+        _check_live_training(spec, space, strategy, info)
     canonical = _canonical(spec, space, strategy, pruner, seed)
     if uploaded_dataset_id is not None:
         canonical["dataset"] = uploaded_dataset_id
@@ -172,26 +173,39 @@ def _check_finite(value: Any, path: str) -> None:
             _check_finite(item, f"{path}[{index}]")
 
 
-def _check_population(
-    spec: SearchSpec, space: SearchSpace, strategy: PopulationBasedTraining, info: ObjectiveInfo | None
+def _check_live_training(
+    spec: SearchSpec,
+    space: SearchSpace,
+    strategy: PopulationBasedTraining | PandaStrategy,
+    info: ObjectiveInfo | None,
 ) -> None:
-    """Population-based training branches its members from their checkpoints with changed live
-    hyperparameters and replaces the bottom ones itself: the objective must allow all of that."""
+    """PBT and panda change live hyperparameters of running trials, branch them from their checkpoints
+    and stop them themselves (PBT) or by the user's hand (panda): the objective must allow all of that."""
+    kind = strategy.kind
     member = strategy.propose([], {}, 1)[0][0].params
-    live = set(info.live_names(member)) & set(space.names) if info is not None else set()
+    live = set(info.live_names(member)) if info is not None else set()
+    if kind == "pbt":
+        live &= set(space.names)  # what PBT explores must be tuned; a panda user nudges fixed ones too
     if not live:
+        what = "that the space tunes" if kind == "pbt" else "to nudge"
         raise InvalidSpec(
             "strategy.kind",
-            f"pbt explores live-adjustable hyperparameters that the space tunes; objective "
-            f"{spec.objective!r} has none in this space (mlp's: learning_rate, l2, keep_prob, the "
-            "optimizer's betas, decay_rate)",
+            f"{kind} needs live-adjustable hyperparameters {what}; objective {spec.objective!r} has none "
+            "here (mlp's: learning_rate, l2, keep_prob, the optimizer's betas, decay_rate)",
         )
     if spec.checkpoint_every == 0:
-        raise InvalidSpec("checkpoint_every", "pbt branches members from their checkpoints: it cannot be 0")
+        raise InvalidSpec(
+            "checkpoint_every", f"{kind} branches trials from their checkpoints: it cannot be 0"
+        )
     if (spec.pruner or {}).get("kind", "none") != "none":
-        raise InvalidSpec("pruner.kind", "pbt stops and replaces its bottom members itself: use `none`")
+        who = "PBT stops and replaces its bottom members itself" if kind == "pbt" else "the user stops them"
+        raise InvalidSpec("pruner.kind", f"{who}: use `none`")
     epochs = member.get("epochs")
-    if isinstance(epochs, int) and epochs <= strategy.pbt.interval:
+    if (
+        isinstance(strategy, PopulationBasedTraining)
+        and isinstance(epochs, int)
+        and epochs <= strategy.pbt.interval
+    ):
         raise InvalidSpec(
             "strategy.interval",
             f"members are ranked every `interval` epochs before their last: `interval < epochs` must hold, "

@@ -60,9 +60,17 @@ class ClaimedRun:
     """A pause or stop asked before this attempt began (`trials.run_request`); later ones come by reports."""
     pbt: PbtOptions | None = None
     """The search's population-based training options; None: its strategy is another."""
+    babysat: bool = False
+    """A panda search's trial: checkpointed after every epoch, so that the user can branch from any."""
 
     def checkpoint_due(self, step: int) -> bool:
         return checkpoint_due(step, self.checkpoint_every)
+
+    def checkpoint_forced(self, step: int) -> bool:
+        """Whether the checkpoint after `step` is taken whatever the time floor between checkpoints says:
+        a branch may start from it (a PBT member's ranked epoch; a panda trial's every `checkpoint_every`
+        epochs)."""
+        return self.judged_by_population(step) or (self.babysat and self.checkpoint_due(step))
 
     def judged_by_population(self, step: int) -> bool:
         """Whether population-based training ranks the run after `step`: its checkpoint there is taken
@@ -175,6 +183,7 @@ def run_of(trial: Trial, search: Search, attempt: int) -> ClaimedRun:
         pruner=search.spec.get("pruner"),
         checkpoint_every=search.spec.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY),
         pbt=pbt_options(search.spec),
+        babysat=(search.spec.get("strategy") or {}).get("kind") == "panda",
     )
 
 

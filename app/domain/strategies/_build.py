@@ -11,6 +11,7 @@ from app.domain.space import SearchSpace
 from app.domain.space._checks import check_keys, read_fraction, read_int
 from app.domain.strategies._base import Direction, Strategy
 from app.domain.strategies._grid import GridStrategy
+from app.domain.strategies._panda import DEFAULT_MODELS, PandaStrategy
 from app.domain.strategies._pbt import (
     DEFAULT_INTERVAL,
     DEFAULT_POPULATION,
@@ -25,6 +26,7 @@ from app.errors import InvalidSpec
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "bayes": ("n_initial",),
     "pbt": ("population", "interval", "quantile", "resample_probability"),
+    "panda": ("models",),
     "random": (),
     "sobol": (),
     "grid": ("points_per_axis",),
@@ -89,6 +91,15 @@ def build_strategy(
         return BayesStrategy(space, n_initial=n_initial, **common)
     if kind == "pbt":
         return _population_based_training(raw, space, common)
+    if kind == "panda":
+        models = read_int(raw, "models", "strategy", DEFAULT_MODELS, minimum=1)
+        if models > common["max_trials"]:
+            raise InvalidSpec(
+                "strategy.models",
+                f"`models <= budget.max_trials` must hold (branches of the models are outside the budget), "
+                f"got {models} > {common['max_trials']}",
+            )
+        return PandaStrategy(space, models=models, **common)
     if kind == "grid":
         points = read_int(
             raw,

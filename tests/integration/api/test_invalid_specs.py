@@ -88,6 +88,27 @@ CASES: list[tuple[str, Mutation, str]] = [
         "strategy.population",
     ),
     (
+        "panda with more models than the budget",
+        lambda spec: spec.update(strategy={"kind": "panda", "models": 5}),
+        "strategy.models",
+    ),
+    (
+        "panda with a pruner",
+        lambda spec: spec.update(strategy={"kind": "panda"}, pruner={"kind": "asha"}),
+        "pruner.kind",
+    ),
+    (
+        "panda of an objective with nothing live",
+        lambda spec: spec.update(
+            strategy={"kind": "panda"},
+            objective="quadratic",
+            dataset=None,
+            metric="loss",
+            direction="minimize",
+        ),
+        "strategy.kind",
+    ),
+    (
         "ASHA with no epoch to prune at",
         lambda spec: spec.update(pruner={"kind": "asha"}, space={**spec["space"], "epochs": 1}),
         "space.epochs",

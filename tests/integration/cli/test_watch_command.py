@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from typing import Any
 
 from typer.testing import CliRunner, Result
@@ -124,3 +126,42 @@ def test_pause_and_resume_typed_while_watching_change_the_trial(settings: Settin
     assert f"pause: trial {trial_id} is paused" in result.stdout
     assert f"resume: trial {trial_id} is queued" in result.stdout
     assert state == "queued"
+
+
+def test_panda_submits_one_model_and_watches_it_to_the_end(settings: Settings, tmp_path: Any) -> None:
+    spec = quick_spec()
+    del spec["strategy"], spec["budget"]  # `caviar panda` makes it a panda search of one model
+    spec["space"].update(learning_rate=0.01, hidden_units=16, epochs=EPOCHS)
+    spec_file = tmp_path / "panda.json"
+    spec_file.write_text(json.dumps(spec))
+    results: list[Result] = []
+    with serve(settings) as url, CaviarClient(url) as client:
+        command = ["panda", str(spec_file), "--no-prompt", "--api-url", url]
+        panda = in_thread(lambda: results.append(CliRunner().invoke(app, command)))
+        deadline = time.monotonic() + 60
+        while not list(client.searches()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run_worker(settings, burst=True)
+        panda.join(timeout=120)
+        assert not panda.is_alive(), "caviar panda did not end with its model"
+        [summary] = list(client.searches())
+        search = client.search(summary["id"])
+        [trial] = list(client.trials(search["id"]))
+
+    [result] = results
+    assert result.exit_code == 0, result.output
+    assert search["strategy"]["kind"] == "panda"
+    assert f"search {search['id']}: babysitting trial {trial['id']}" in result.stdout
+    assert (
+        result.stdout.splitlines()[-1]
+        == f"trial {trial['id']} completed: dev_accuracy = {trial['value']:.6g}"
+    )
+
+
+def test_panda_refuses_a_spec_of_another_strategy(settings: Settings, tmp_path: Any) -> None:
+    spec_file = tmp_path / "random.json"
+    spec_file.write_text(json.dumps(quick_spec()))
+    with serve(settings) as url:
+        result = CliRunner().invoke(app, ["panda", str(spec_file), "--api-url", url])
+    assert result.exit_code == 1
+    assert "runs panda searches" in result.stderr
