@@ -60,6 +60,7 @@ bench: venv
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/dispatch_gap.py
 	$(BIN)/python bench/poll_latency.py
+	$(BIN)/python bench/poll_latency.py --backend postgresql
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/checkpoint_cost.py
 	$(BIN)/python bench/large_search_reads.py

@@ -51,16 +51,17 @@ def wait_healthy(base_url: str, timeout: float = 60) -> None:
 
 
 @contextmanager
-def embedded_stack(name: str, workers: int) -> Iterator[str]:
-    """`caviar up` on a temporary SQLite file and the embedded Redis with `workers` workers, quiet (WARNING
-    logs), on a queue of its own; yields the API's base URL once it answers, stops the stack after."""
+def embedded_stack(name: str, workers: int, database_url: str | None = None) -> Iterator[str]:
+    """`caviar up` on `database_url` (default: a temporary SQLite file) and the embedded Redis with
+    `workers` workers, quiet (WARNING logs), on a queue of its own; yields the API's base URL once it
+    answers, stops the stack after."""
     from app.embedded_redis import free_loopback_port
 
     with tempfile.TemporaryDirectory(prefix=f"caviar-{name}-") as directory:
         port = free_loopback_port()
         env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{directory}/caviar.db",
+            "DATABASE_URL": database_url or f"sqlite:///{directory}/caviar.db",
             "CAVIAR_LOG_LEVEL": "WARNING",
             "CAVIAR_QUEUE_NAME": f"caviar-{name}-{port}",
         }
