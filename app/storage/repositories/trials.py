@@ -457,13 +457,15 @@ class TrialRepository:
     def metric_at_step(
         self, search_id: int, metric: str, step: int, *, exclude_trial_id: int
     ) -> list[tuple[str, float]]:
-        """(state, value) of every other trial of the search that reported `metric` at `step`."""
+        """(state, value) of every other trial of the search that trained `step` itself and reported
+        `metric` there (a branch's copy of its parent's points is not a second peer)."""
         statement = (
             select(Trial.state, TrialMetric.value)
             .join(TrialMetric, TrialMetric.trial_id == Trial.id)
             .where(
                 Trial.search_id == search_id,
                 Trial.id != exclude_trial_id,
+                _trained_itself(step),
                 TrialMetric.name == metric,
                 TrialMetric.step == step,
                 TrialMetric.value.is_not(None),
@@ -483,13 +485,18 @@ class TrialRepository:
             .where(
                 Trial.search_id == search_id,
                 Trial.id != exclude_trial_id,
-                or_(Trial.branch_step.is_(None), Trial.branch_step < step),
+                _trained_itself(step),
                 TrialMetric.name == metric,
                 TrialMetric.step == step,
             )
             .order_by(Trial.id)
         )
         return [(int(trial_id), value) for trial_id, value in self.session.execute(statement)]
+
+
+def _trained_itself(step: int) -> ColumnElement[bool]:
+    """Whether the trial trained `step` itself: not a branch whose curve up to its branch step is a copy."""
+    return or_(Trial.branch_step.is_(None), Trial.branch_step < step)
 
 
 def _in_states(states: Sequence[str]) -> list[ColumnElement[bool]]:

@@ -318,3 +318,23 @@ def wait_until_a_backend_waits_for_a_lock(database_url: str) -> None:
                 return
         assert time.monotonic() < deadline, "the branch never waited for the parent's row"
         time.sleep(0.05)
+
+
+def test_a_branchs_copied_points_are_not_a_second_peer_for_pruners_or_pbt(database_url: str) -> None:
+    parent = run_with_checkpoints(database_url, 3)
+    with session_scope(database_url) as session:
+        branch, _ = branch_trial(session, parent.trial_id, 2, {})
+        branch_id = branch.id
+    with session_scope(database_url) as session:
+        run = claim_trial(session, branch_id, "w2")
+        assert run is not None
+        record_epoch(session, run, 3, {"dev_accuracy": 0.9, "dev_cost": 0.1}, {})
+    with session_scope(database_url) as session:
+        trials = TrialRepository(session)
+        # Seen by a third trial: at step 2 only the parent trained it; at step 3 both did.
+        at_2 = trials.metric_at_step(parent.search_id, "dev_accuracy", 2, exclude_trial_id=-1)
+        at_3 = trials.metric_at_step(parent.search_id, "dev_accuracy", 3, exclude_trial_id=-1)
+        own_2 = trials.own_values_at_step(parent.search_id, "dev_accuracy", 2, exclude_trial_id=-1)
+
+    assert at_2 == [("running", 0.2)] and own_2 == [(parent.trial_id, 0.2)]
+    assert sorted(value for _, value in at_3) == [pytest.approx(0.3), 0.9]
