@@ -457,30 +457,30 @@ class TrialRepository:
     def metric_at_step(
         self, search_id: int, metric: str, step: int, *, exclude_trial_id: int
     ) -> list[tuple[str, float]]:
-        """(state, value) of every other trial of the search that trained `step` itself and reported
-        `metric` there (a branch's copy of its parent's points is not a second peer)."""
-        statement = (
-            select(Trial.state, TrialMetric.value)
-            .join(TrialMetric, TrialMetric.trial_id == Trial.id)
-            .where(
-                Trial.search_id == search_id,
-                Trial.id != exclude_trial_id,
-                _trained_itself(step),
-                TrialMetric.name == metric,
-                TrialMetric.step == step,
-                TrialMetric.value.is_not(None),
+        """(state, value) of the peers at `step` (see `peers_at_step`) whose value is finite: a pruner's."""
+        return [
+            (state, value)
+            for _, state, value in self.peers_at_step(
+                search_id, metric, step, exclude_trial_id=exclude_trial_id
             )
-        )
-        return [(state, value) for state, value in self.session.execute(statement) if value is not None]
+            if value is not None
+        ]
 
     def own_values_at_step(
         self, search_id: int, metric: str, step: int, *, exclude_trial_id: int
     ) -> list[tuple[int, float | None]]:
-        """(trial id, value) of every other trial of the search that trained `step` itself and reported
-        `metric` there (None: not finite); a branch's copy of its parent's points up to its branch step is
-        not its own."""
+        """(trial id, value) of the peers at `step` (None: not finite), by trial id: PBT's ranking."""
+        peers = self.peers_at_step(search_id, metric, step, exclude_trial_id=exclude_trial_id)
+        return sorted((trial_id, value) for trial_id, _, value in peers)
+
+    def peers_at_step(
+        self, search_id: int, metric: str, step: int, *, exclude_trial_id: int
+    ) -> list[tuple[int, str, float | None]]:
+        """(trial id, state, value) of every other trial of the search that trained `step` itself and
+        reported `metric` there (a branch's copy of its parent's points up to its branch step is not its
+        own, so not a second peer)."""
         statement = (
-            select(Trial.id, TrialMetric.value)
+            select(Trial.id, Trial.state, TrialMetric.value)
             .join(TrialMetric, TrialMetric.trial_id == Trial.id)
             .where(
                 Trial.search_id == search_id,
@@ -489,9 +489,8 @@ class TrialRepository:
                 TrialMetric.name == metric,
                 TrialMetric.step == step,
             )
-            .order_by(Trial.id)
         )
-        return [(int(trial_id), value) for trial_id, value in self.session.execute(statement)]
+        return [(int(trial_id), state, value) for trial_id, state, value in self.session.execute(statement)]
 
 
 def _trained_itself(step: int) -> ColumnElement[bool]:
