@@ -210,13 +210,7 @@ def record_epoch(
     controls, run_request = tuple(renewal.controls), renewal.run_request
     if checkpoint is not None:
         save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
-    values = {name: finite_or_none(float(value)) for name, value in metrics.items()}
-    if replaces:
-        trials.clear_curve_step(run.trial_id, step)
-    trials.add_curve_point(run.trial_id, step, values)
-    EventRepository(session).add(
-        run.search_id, "epoch", trial_id=run.trial_id, attempt=run.attempt, step=step, metrics=values
-    )
+    values = store_point(trials, EventRepository(session), run, step, metrics, replaces=replaces)
     if search is not None and run.pbt is not None and search.state == SearchState.RUNNING:
         jobs = exploit_if_bottom(
             session, search, run.trial_id, run.number, step, values.get(run.metric), run.pbt
@@ -230,6 +224,25 @@ def record_epoch(
     others = [CurveRecord(state=state, values={step: value}) for state, value in peers]
     prune = pruner.should_prune(step, own_curve, others)
     return EpochVerdict(prune=prune, controls=controls, run_request=run_request)
+
+
+def store_point(
+    trials: TrialRepository,
+    events: EventRepository,
+    run: ClaimedRun,
+    step: int,
+    metrics: Mapping[str, float],
+    *,
+    replaces: bool,
+) -> dict[str, float | None]:
+    """Add a learning-curve point of `run` and its `epoch` event (non-finite values as None); with
+    `replaces`, a point already stored at `step` gives way. Returns the values stored."""
+    values = {name: finite_or_none(float(value)) for name, value in metrics.items()}
+    if replaces:
+        trials.clear_curve_step(run.trial_id, step)
+    trials.add_curve_point(run.trial_id, step, values)
+    events.add(run.search_id, "epoch", trial_id=run.trial_id, attempt=run.attempt, step=step, metrics=values)
+    return values
 
 
 def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue:
@@ -283,18 +296,7 @@ def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outco
     events = EventRepository(session)
     for run, outcome, _ in won:
         for epoch in outcome.epochs:  # written now that the run's claim held to the end
-            values = {name: finite_or_none(float(value)) for name, value in epoch.metrics.items()}
-            if epoch.replaces:
-                trials.clear_curve_step(run.trial_id, epoch.step)
-            trials.add_curve_point(run.trial_id, epoch.step, values)
-            events.add(
-                run.search_id,
-                "epoch",
-                trial_id=run.trial_id,
-                attempt=run.attempt,
-                step=epoch.step,
-                metrics=values,
-            )
+            store_point(trials, events, run, epoch.step, epoch.metrics, replaces=epoch.replaces)
         if outcome.stopped is not None:
             events.add(
                 run.search_id, "trial_stopped", trial_id=run.trial_id, attempt=run.attempt, **outcome.stopped
