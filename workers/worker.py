@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 from types import FrameType
 from typing import Any
 
@@ -49,12 +51,18 @@ class TrialWorker(SimpleWorker):
         self.runtime.shutdown.set()
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()  # type: ignore[no-untyped-call]
+        if self.runtime.shutdown.is_set():  # a signal came before RQ's handlers: its loop stops at once
+            self._stop_requested = True
+
 
 def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
     """Register, heartbeat and work the queue until stopped (or, with `burst`, until it is empty)."""
     limit_blas_threads(settings.worker_blas_threads)
     runtime = WorkerRuntime.from_settings(settings)
     install_runtime(runtime)
+    previous_handlers = _stop_on_signals(runtime)
     _register_when_the_database_answers(runtime)
     heartbeat = HeartbeatThread(runtime)
     heartbeat.start()
@@ -97,7 +105,23 @@ def run_worker(settings: Settings, *, burst: bool = False) -> WorkerRuntime:
         heartbeat.stopped.set()
         heartbeat.join(timeout=settings.heartbeat_seconds * 2)
         _deregister(runtime)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
     return runtime
+
+
+def _stop_on_signals(runtime: WorkerRuntime) -> dict[int, Any]:
+    """Until RQ installs its own handlers, SIGTERM and SIGINT ask the worker to stop, as RQ's do, instead
+    of killing it before it deregisters; returns the handlers to put back (none off the main thread,
+    where signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {
+        signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    for signum in previous:
+        signal.signal(signum, lambda _signum, _frame: runtime.shutdown.set())
+    return previous
 
 
 def _stop_pubsub(worker: TrialWorker) -> None:
@@ -156,7 +180,13 @@ def _register(runtime: WorkerRuntime) -> None:
 
 
 def _deregister(runtime: WorkerRuntime, **_: Any) -> None:
-    with session_scope(runtime.settings.database_url) as session:
-        WorkerRepository(session).heartbeat(
-            runtime.worker_id, state="stopped", current_trial_id=None, now=utcnow()
-        )
+    try:
+        with session_scope(runtime.settings.database_url) as session:
+            WorkerRepository(session).heartbeat(
+                runtime.worker_id, state="stopped", current_trial_id=None, now=utcnow()
+            )
+    except SQLAlchemyError as error:
+        # Stopping while the database is away (or never migrated): its row, if any, goes stale and
+        # reads as gone once its heartbeat is old; nothing of a trial is lost.
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        log.warning("worker %s: stopped without marking itself stopped: %s", runtime.worker_id, first_line)

@@ -55,3 +55,25 @@ def test_a_worker_waits_for_an_unmigrated_database_then_registers(settings: Sett
         code = worker.wait(timeout=30)
     assert code == 0, log_path.read_text()
     assert "registered; the database answers again" in log_path.read_text()
+
+
+def test_a_worker_stopped_while_it_waits_for_the_database_exits_cleanly(
+    settings: Settings, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'never.db'}"
+    env = process_env(settings, tmp_path, DATABASE_URL=database_url, COLUMNS="300")
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "cannot register in the database" not in log_path.read_text():
+            assert time.monotonic() < deadline and worker.poll() is None, log_path.read_text()
+            time.sleep(0.1)
+        # Before RQ's handlers exist: the signal must ask the worker to stop, not kill it.
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=30)
+    assert code == 0, log_path.read_text()
