@@ -24,14 +24,29 @@ pytestmark = [
 ]
 
 
-def test_a_worker_waits_for_an_unmigrated_database_then_registers(settings: Settings, tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'not-yet.db'}"
-    env = process_env(settings, tmp_path, DATABASE_URL=database_url, COLUMNS="300")  # one line per record
+def start_worker(
+    settings: Settings, tmp_path: Path, database_url: str
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """A `caviar worker` on `database_url`, logging one line per record to the returned file."""
+    env = process_env(settings, tmp_path, DATABASE_URL=database_url, COLUMNS="300")
     log_path = tmp_path / "worker.log"
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=log, stderr=log
         )
+    return worker, log_path
+
+
+def wait_for_line(worker: subprocess.Popen[bytes], log_path: Path, text: str, deadline: float) -> None:
+    """Until the worker has logged `text` (failing with its log if it exits or `deadline` passes)."""
+    while text not in log_path.read_text():
+        assert time.monotonic() < deadline and worker.poll() is None, log_path.read_text()
+        time.sleep(0.1)
+
+
+def test_a_worker_waits_for_an_unmigrated_database_then_registers(settings: Settings, tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'not-yet.db'}"
+    worker, log_path = start_worker(settings, tmp_path, database_url)
     try:
         time.sleep(4)  # several tries
         assert worker.poll() is None, log_path.read_text()
@@ -47,9 +62,7 @@ def test_a_worker_waits_for_an_unmigrated_database_then_registers(settings: Sett
             time.sleep(0.2)
         assert worker.poll() is None
         # Registered is not yet ready: stop it once it works the queues (RQ's signal handlers are set).
-        while "working the queues" not in log_path.read_text():
-            assert time.monotonic() < deadline and worker.poll() is None, log_path.read_text()
-            time.sleep(0.2)
+        wait_for_line(worker, log_path, "working the queues", deadline)
     finally:
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(timeout=30)
@@ -60,18 +73,9 @@ def test_a_worker_waits_for_an_unmigrated_database_then_registers(settings: Sett
 def test_a_worker_stopped_while_it_waits_for_the_database_exits_cleanly(
     settings: Settings, tmp_path: Path
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'never.db'}"
-    env = process_env(settings, tmp_path, DATABASE_URL=database_url, COLUMNS="300")
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=log, stderr=log
-        )
+    worker, log_path = start_worker(settings, tmp_path, f"sqlite:///{tmp_path / 'never.db'}")
     try:
-        deadline = time.monotonic() + 30
-        while "cannot register in the database" not in log_path.read_text():
-            assert time.monotonic() < deadline and worker.poll() is None, log_path.read_text()
-            time.sleep(0.1)
+        wait_for_line(worker, log_path, "cannot register in the database", time.monotonic() + 30)
         # Before RQ's handlers exist: the signal must ask the worker to stop, not kill it.
     finally:
         worker.send_signal(signal.SIGTERM)
