@@ -21,7 +21,7 @@ from app.domain.catalog import builtin_objective_info
 from app.errors import InvalidRequest, InvalidSpec, NotFound
 from app.settings import Settings
 from app.storage.keyset import KeysetOrder, SortField, parse_value
-from app.storage.models import Search, Trial, Worker, utcnow
+from app.storage.models import Search, SearchStats, Trial, Worker, utcnow
 from app.storage.repositories import DatasetRepository, SearchRepository, TrialRepository
 from app.storage.repositories.listing import (
     METRIC_VALUE,
@@ -90,19 +90,42 @@ def parse_sort(raw: str | None, default: str, columns: Mapping[str, SortField] |
     return sort
 
 
+@dataclass(frozen=True)
+class CountedSearch:
+    """A search and its counters row (None for a search written around the repositories), read in one
+    query. A read of one search takes it once and passes it on: the session holds loaded rows weakly, so
+    a second `get` of a search nothing references any more reads it again."""
+
+    search: Search
+    stats: SearchStats | None
+
+
+def counted_search(session: Session, search_id: int) -> CountedSearch:
+    found = SearchRepository(session).get_with_stats(search_id)
+    if found is None:
+        raise NotFound(f"search {search_id} does not exist")
+    return CountedSearch(*found)
+
+
 def search_trials(
     session: Session,
-    search_id: int,
+    found: CountedSearch,
     *,
     states: Sequence[str] = (),
     updated_since: datetime | None = None,
     page: PageRequest,
 ) -> Listed[Trial]:
     """Trials of one search; by default in creation order (`number`)."""
-    search = _existing_search(session, search_id)
-    where = TrialFilter(search_id=search_id, states=states, updated_since=_utc(updated_since))
+    search = found.search
+    where = TrialFilter(search_id=search.id, states=states, updated_since=_utc(updated_since))
     return _trials(
-        session, where, page, default_sort="number", unique={"id", "number"}, objective=search.objective
+        session,
+        where,
+        page,
+        default_sort="number",
+        unique={"id", "number"},
+        objective=search.objective,
+        search_metric=search.metric,
     )
 
 
@@ -177,12 +200,18 @@ def alive_cutoff(settings: Settings) -> datetime:
 
 
 def search_trials_fingerprint(
-    session: Session, search_id: int, *, states: Sequence[str] = (), updated_since: datetime | None = None
+    session: Session,
+    found: CountedSearch,
+    *,
+    states: Sequence[str] = (),
+    updated_since: datetime | None = None,
 ) -> Any:
-    """The search's version: changes with every trial write (also of trials the filter leaves out)."""
-    _existing_search(session, search_id)
-    where = TrialFilter(search_id=search_id, states=states, updated_since=_utc(updated_since))
-    return _trials_version(session, where)
+    """The search's version: changes with every trial write (also of trials the filter leaves out); what
+    `_trials_version` gives for one search, without a query when its counters row was read with it."""
+    if found.stats is not None:
+        return ("versions", 1, found.stats.version)
+    where = TrialFilter(search_id=found.search.id, states=states, updated_since=_utc(updated_since))
+    return ListingRepository(session).trials_fingerprint(where)
 
 
 def all_trials_fingerprint(
@@ -223,11 +252,9 @@ def workers_fingerprint(session: Session, settings: Settings, *, states: Sequenc
     return ListingRepository(session).workers_fingerprint(WorkerFilter(states=states))
 
 
-def search_fingerprint(session: Session, search_id: int) -> tuple[Any, ...]:
+def search_fingerprint(session: Session, found: CountedSearch) -> tuple[Any, ...]:
     """Changes whenever the search detail (state, counts, best trial, strategy progress) may change."""
-    search = _existing_search(session, search_id)
-    trials = _trials_version(session, TrialFilter(search_id=search_id))
-    return (search.state, str(search.updated_at), trials)
+    return (found.search.state, str(found.search.updated_at), search_trials_fingerprint(session, found))
 
 
 def trial_fingerprint(session: Session, trial_id: int) -> tuple[Any, ...]:
@@ -248,13 +275,18 @@ def _trials(
     default_sort: str,
     unique: set[str],
     objective: str | None,
+    search_metric: str | None = None,
 ) -> Listed[Trial]:
+    """`search_metric`: the metric of the one search `where` covers, if it does (no query to split)."""
     sort = parse_sort(page.sort, default_sort)
     _check_metric_sort(sort, objective)
     repository = ListingRepository(session)
     fetch: Fetch[Trial] = partial(repository.trials, where)
     if sort.name not in TRIAL_COLUMNS:
-        same, other = repository.metric_split(where, sort.name)
+        if search_metric is None:
+            same, other = repository.metric_split(where, sort.name)
+        else:
+            same, other = search_metric == sort.name, search_metric != sort.name
         if same:
             fetch = _metric_fetch(repository, where, sort.name, json_too=other)
     return _page(
@@ -382,13 +414,6 @@ def _dataset_key(session: Session, dataset: str | None) -> str | None:
         return None
     stored = DatasetRepository(session).find(dataset)
     return stored.id if stored is not None else dataset
-
-
-def _existing_search(session: Session, search_id: int) -> Search:
-    search = SearchRepository(session).get(search_id)
-    if search is None:
-        raise NotFound(f"search {search_id} does not exist")
-    return search
 
 
 def _utc(moment: datetime | None) -> datetime | None:

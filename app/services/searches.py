@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from app.domain.trial_state import SearchState, TrialState
 from app.errors import Conflict, Forbidden, NotFound
 from app.services.ask_tell import Enqueue, advance_search
 from app.services.checkpoints import prune_checkpoints
+from app.services.listing import CountedSearch
 from app.services.spec_model import SearchSpec
 from app.services.specs import EXTERNAL, dataset_reference, strategy_for, validate_spec
 from app.settings import Settings
@@ -28,6 +29,7 @@ from app.storage.repositories import (
     TrialRepository,
     WorkerRepository,
 )
+from app.storage.repositories.search_stats import all_states
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +120,25 @@ def get_search(session: Session, search_id: int) -> Search:
 
 
 def search_view(session: Session, search_id: int, settings: Settings) -> SearchView:
+    """The search as a write left it (its counters plus the transaction's changes not yet written)."""
     search = get_search(session, search_id)
-    trials = TrialRepository(session)
-    best = trials.best(search_id, maximize=search.direction == "maximize", limit=1)
+    counts = TrialRepository(session).counts_by_state(search_id)
+    return _view(session, search, counts, lambda: is_served(session, search, settings))
+
+
+def polled_view(session: Session, found: CountedSearch, *, served: bool) -> SearchView:
+    """The search as a read found it: `found` and `served` were read for its ETag, and are not read again."""
+    if found.stats is None:
+        counts = TrialRepository(session).counts_by_state(found.search.id)
+    else:
+        counts = all_states(found.stats.counts)
+    return _view(session, found.search, counts, lambda: served)
+
+
+def _view(session: Session, search: Search, counts: dict[str, int], served: Callable[[], bool]) -> SearchView:
+    best = TrialRepository(session).best(search.id, maximize=search.direction == "maximize", limit=1)
     strategy = strategy_for(search.spec).describe(search.strategy_state)
-    counts = trials.counts_by_state(search_id)
-    waiting = _waiting_reason(session, search, counts[TrialState.QUEUED.value], settings)
+    waiting = _waiting_reason(search, counts[TrialState.QUEUED.value], served)
     return SearchView(search, counts, best[0] if best else None, strategy, waiting)
 
 
@@ -134,9 +149,10 @@ def is_served(session: Session, search: Search, settings: Settings) -> bool:
     return search.objective in advertised_objectives(session, settings)
 
 
-def _waiting_reason(session: Session, search: Search, queued: int, settings: Settings) -> str | None:
-    """Why queued trials are not running: no live worker runs the objective (they wait, never fail)."""
-    if not queued or is_served(session, search, settings):
+def _waiting_reason(search: Search, queued: int, served: Callable[[], bool]) -> str | None:
+    """Why queued trials are not running: no live worker runs the objective (they wait, never fail).
+    `served` is only asked when trials are queued."""
+    if not queued or served():
         return None
     return (
         f"no live worker runs objective {search.objective!r}: {queued} queued trial(s) wait until one "

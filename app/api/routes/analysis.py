@@ -17,6 +17,7 @@ from app.api.response_budget import list_response, mib
 from app.api.routes.searches import FORBIDDEN_NOT_OWNER, search_out
 from app.api.schemas import ErrorResponse, SearchOut
 from app.errors import ClientDisconnected, ResponseTooLarge
+from app.services import searches as search_service
 
 router = APIRouter(prefix="/searches", tags=["analysis"])
 DISCONNECT_POLL_SECONDS = 0.2
@@ -112,7 +113,7 @@ def retest(
         caller=caller,
     )
     uow.enqueue_after_commit(to_enqueue)
-    return search_out(uow.session, child.id, settings)
+    return search_out(search_service.search_view(uow.session, child.id, settings))
 
 
 @router.get(

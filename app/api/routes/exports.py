@@ -44,7 +44,8 @@ def export_trials_csv(
 ) -> StreamingResponse:
     """The search's trials as CSV (`pandas.read_csv(url)`), in creation order, streamed."""
     states = state_values(state)
-    conditional.check(listing.search_trials_fingerprint(session, search_id, states=states))
+    found = listing.counted_search(session, search_id)
+    conditional.check(listing.search_trials_fingerprint(session, found, states=states))
     body = streamed_read(settings, partial(trials_csv, search_id=search_id, states=states))
     return StreamingResponse(
         body,

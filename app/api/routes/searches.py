@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
-from sqlalchemy.orm import Session
 
 from app.api.auth import CallerDep
 from app.api.conditional import ETAG_HEADER_DOC, NOT_MODIFIED_DOC, ConditionalDep
@@ -29,7 +28,6 @@ from app.services import listing
 from app.services import searches as service
 from app.services.idempotency import create_search_once
 from app.services.spec_model import SearchSpec
-from app.settings import Settings
 
 router = APIRouter(prefix="/searches", tags=["searches"])
 
@@ -41,18 +39,16 @@ FORBIDDEN_NOT_OWNER: dict[int | str, dict[str, Any]] = {
 CONDITIONAL: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER_DOC}, **NOT_MODIFIED_DOC}
 
 
-def search_out(session: Session, search_id: int, settings: Settings) -> SearchOut:
-    view = service.search_view(session, search_id, settings)
-    return SearchOut.model_validate(
-        {
-            **SearchSummary.model_validate(view.search).model_dump(),
-            "spec": view.search.spec,
-            "counts": view.counts,
-            "best": TrialOut.model_validate(view.best) if view.best else None,
-            "strategy": view.strategy,
-            "error": view.search.error,
-            "waiting": view.waiting,
-        }
+def search_out(view: service.SearchView) -> SearchOut:
+    search = view.search
+    return SearchOut(
+        **SearchSummary.model_validate(search).model_dump(),
+        spec=search.spec,
+        counts=view.counts,
+        best=TrialOut.model_validate(view.best) if view.best else None,
+        strategy=view.strategy,
+        error=search.error,
+        waiting=view.waiting,
     )
 
 
@@ -89,7 +85,7 @@ def create_search(
     )
     uow.enqueue_after_commit(to_enqueue)
     response.headers["Location"] = f"/searches/{search.id}"
-    return search_out(uow.session, search.id, settings)
+    return search_out(service.search_view(uow.session, search.id, settings))
 
 
 @router.get("", response_model=Page[SearchSummary], responses=CONDITIONAL)
@@ -124,14 +120,17 @@ def list_searches(
     )
 
 
-@router.get("/{search_id}", responses={**NOT_FOUND, **CONDITIONAL})
+@router.get("/{search_id}", response_model=SearchOut, responses={**NOT_FOUND, **CONDITIONAL})
 def get_search(
     search_id: SearchId, session: ReadSessionDep, settings: SettingsDep, conditional: ConditionalDep
-) -> SearchOut:
+) -> Response:
     """A search with its trial counts per state, best trial so far, strategy progress and any error."""
-    served = service.is_served(session, service.get_search(session, search_id), settings)
-    conditional.check((*listing.search_fingerprint(session, search_id), served))  # `waiting` changes too
-    return search_out(session, search_id, settings)
+    found = listing.counted_search(session, search_id)
+    served = service.is_served(session, found.search, settings)
+    conditional.check((*listing.search_fingerprint(session, found), served))  # `waiting` changes too
+    # The body is serialised here, once: returning the model would have FastAPI validate it again first.
+    body = search_out(service.polled_view(session, found, served=served)).model_dump_json()
+    return Response(body, media_type="application/json", headers=conditional.headers)
 
 
 @router.post(
@@ -142,7 +141,7 @@ def cancel_search(
 ) -> SearchOut:
     """Cancel a running search; its queued and running trials are cancelled."""
     service.cancel_search(uow.session, search_id, caller)
-    return search_out(uow.session, search_id, settings)
+    return search_out(service.search_view(uow.session, search_id, settings))
 
 
 @router.get("/{search_id}/trials", response_model=Page[TrialOut], responses={**NOT_FOUND, **CONDITIONAL})
@@ -163,12 +162,13 @@ def list_trials(
     `finished_at`) or any final metric name, e.g. `-dev_accuracy`.
     """
     states = state_values(state)
+    found = listing.counted_search(session, search_id)
     conditional.check(
-        listing.search_trials_fingerprint(session, search_id, states=states, updated_since=updated_since)
+        listing.search_trials_fingerprint(session, found, states=states, updated_since=updated_since)
     )
     listed = listing.search_trials(
         session,
-        search_id,
+        found,
         states=states,
         updated_since=updated_since,
         page=listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit),

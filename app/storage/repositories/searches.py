@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.storage.models import Search
+from app.storage.models import Search, SearchStats
 
 
 class SearchRepository:
@@ -21,6 +21,17 @@ class SearchRepository:
 
     def get(self, search_id: int) -> Search | None:
         return self.session.get(Search, search_id)
+
+    def get_with_stats(self, search_id: int) -> tuple[Search, SearchStats | None] | None:
+        """The search and its counters row (None for a search written around the repositories), in one
+        query: what a read of the search needs before its ETag is known."""
+        statement = (
+            select(Search, SearchStats)
+            .outerjoin(SearchStats, SearchStats.search_id == Search.id)
+            .where(Search.id == search_id)
+        )
+        row = self.session.execute(statement.execution_options(populate_existing=True)).one_or_none()
+        return None if row is None else (row[0], row[1])
 
     def get_for_update(self, search_id: int) -> Search | None:
         """The search row, locked until the transaction ends (serializes ask-tell on PostgreSQL).
