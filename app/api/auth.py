@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -58,12 +59,18 @@ bearer = HTTPBearer(auto_error=False, description="An API key from `caviar keys 
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def authorize(request: Request, settings: SettingsDep, credentials: BearerDep) -> Caller:
+async def authorize(request: Request, settings: SettingsDep, credentials: BearerDep) -> Caller:
     """The caller, with a scope that allows this request; 401 without a valid key, 403 beyond its scope."""
+    # async, so that an API without keys answers without a hand-off to a thread; the key's check reads and
+    # may write the database: one hand-off for all of it.
     if not request.app.state.keys_required:
         return ANYONE
     token = credentials.credentials if credentials else None
-    with read_session_scope(settings.database_url) as session:
+    return await run_in_threadpool(_check_key, settings.database_url, token, request)
+
+
+def _check_key(database_url: str, token: str | None, request: Request) -> Caller:
+    with read_session_scope(database_url) as session:
         key = service.authenticate(session, token)
         caller = service.caller_of(key)
     needed = needed_scope(request)
@@ -72,7 +79,7 @@ def authorize(request: Request, settings: SettingsDep, credentials: BearerDep) -
             f"the API key {caller.key_name!r} has scope {caller.scope.value}; "
             f"{request.method} {request.url.path} needs {needed.value}"
         )
-    with session_scope(settings.database_url) as session:
+    with session_scope(database_url) as session:
         service.record_use(session, key)
     return caller
 

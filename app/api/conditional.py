@@ -54,18 +54,7 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 class Conditional:
     """Route helper: `check(fingerprint…)` sets the ETag header, or raises NotModified when it matches."""
 
-    def __init__(
-        self,
-        request: Request,
-        response: Response,
-        if_none_match: Annotated[
-            str | None,
-            Header(
-                max_length=2000,
-                description="ETag(s) from an earlier response; answered `304` if still current.",
-            ),
-        ] = None,
-    ) -> None:
+    def __init__(self, request: Request, response: Response, if_none_match: str | None) -> None:
         self._query = request.url.query
         self._path = request.url.path
         self._response = response
@@ -81,7 +70,22 @@ class Conditional:
         self._response.headers.update(self.headers)
 
 
-ConditionalDep = Annotated[Conditional, Depends()]
+async def conditional(
+    request: Request,
+    response: Response,
+    if_none_match: Annotated[
+        str | None,
+        Header(
+            max_length=2000,
+            description="ETag(s) from an earlier response; answered `304` if still current.",
+        ),
+    ] = None,
+) -> Conditional:
+    # async: it does no I/O, and FastAPI would run a plain function (or the class) in its thread pool.
+    return Conditional(request, response, if_none_match)
+
+
+ConditionalDep = Annotated[Conditional, Depends(conditional)]
 
 
 async def _not_modified(_: Request, error: Exception) -> Response:

@@ -1,20 +1,26 @@
-"""Request-scoped dependencies: settings, and a unit of work that commits, then enqueues."""
+"""Request-scoped dependencies: settings, and a unit of work that commits, then enqueues.
+
+FastAPI runs a plain `def` dependency in its thread pool, and a generator's start and its end each
+there too: a hand-off to a thread and back for each, two wake-ups that wait for a CPU on a busy machine.
+Dependencies that do no I/O are `async def`, so they run on the event loop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.queue import TrialQueues, enqueue_after_commit, trial_queues
 from app.services.ask_tell import Enqueue
 from app.settings import Settings
-from app.storage.db import read_session_scope, session_scope
+from app.storage.db import get_read_session_factory, read_session_scope, session_scope
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -50,9 +56,17 @@ def get_uow(settings: SettingsDep) -> Iterator[UnitOfWork]:
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 
 
-def get_read_session(settings: SettingsDep) -> Iterator[Session]:
-    with read_session_scope(settings.database_url) as session:
+async def get_read_session(settings: SettingsDep) -> AsyncIterator[Session]:
+    """`read_session_scope` with one thread hand-off instead of two: a session connects on its first
+    statement, so opening one does no I/O and happens on the event loop; closing it ends the transaction
+    and returns the connection to the pool (I/O), in the thread pool."""
+    session = get_read_session_factory(settings.database_url)()
+    try:
         yield session
+    finally:
+        # A limiter of its own, as FastAPI gives a generator's end: returning a connection must never wait
+        # for one of the pool's threads, which may all be held by requests waiting for a connection.
+        await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
 def streamed_read(settings: Settings, produce: Callable[[Session], Iterator[str]]) -> Iterator[str]:
