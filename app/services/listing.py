@@ -29,6 +29,7 @@ from app.storage.repositories.listing import (
     TRIAL_COLUMNS,
     WORKER_COLUMNS,
     Fingerprint,
+    ListedTrial,
     ListingRepository,
     Position,
     SearchFilter,
@@ -114,7 +115,7 @@ def search_trials(
     states: Sequence[str] = (),
     updated_since: datetime | None = None,
     page: PageRequest,
-) -> Listed[Trial]:
+) -> Listed[ListedTrial]:
     """Trials of one search; by default in creation order (`number`)."""
     search = found.search
     where = TrialFilter(search_id=search.id, states=states, updated_since=_utc(updated_since))
@@ -138,7 +139,7 @@ def all_trials(
     states: Sequence[str] = (),
     updated_since: datetime | None = None,
     page: PageRequest,
-) -> Listed[Trial]:
+) -> Listed[ListedTrial]:
     """Trials across searches ("what worked best on this dataset, ever?"); newest first by default."""
     where = _cross_search_filter(session, objective, dataset, search_id, states, updated_since)
     unique = {"id", "number"} if search_id is not None else {"id"}
@@ -276,12 +277,12 @@ def _trials(
     unique: set[str],
     objective: str | None,
     search_metric: str | None = None,
-) -> Listed[Trial]:
+) -> Listed[ListedTrial]:
     """`search_metric`: the metric of the one search `where` covers, if it does (no query to split)."""
     sort = parse_sort(page.sort, default_sort)
     _check_metric_sort(sort, objective)
     repository = ListingRepository(session)
-    fetch: Fetch[Trial] = partial(repository.trials, where)
+    fetch: Fetch[ListedTrial] = partial(repository.trials, where)
     if sort.name not in TRIAL_COLUMNS:
         if search_metric is None:
             same, other = repository.metric_split(where, sort.name)
@@ -302,13 +303,13 @@ def _trials(
 
 def _metric_fetch(
     repository: ListingRepository, where: TrialFilter, name: str, *, json_too: bool
-) -> Fetch[Trial]:
+) -> Fetch[ListedTrial]:
     """Sorting by metric `name`: trials of searches whose metric it is sort on `metric_value` (an index);
     those of other searches, if the filter covers any, on the JSON, and the two pages are merged."""
     indexed = replace(where, metric_is=name)
     in_json = replace(where, metric_is_not=name)
 
-    def fetch(order: KeysetOrder, after: Position | None, limit: int) -> list[tuple[Trial, Any]]:
+    def fetch(order: KeysetOrder, after: Position | None, limit: int) -> list[tuple[ListedTrial, Any]]:
         by_column = replace(order, field=METRIC_VALUE)
         rows = repository.trials(indexed, by_column, after, limit)
         if not json_too:
@@ -319,7 +320,7 @@ def _metric_fetch(
     return fetch
 
 
-def _sort_key(row: tuple[Trial, Any], descending: bool) -> tuple[bool, float, int]:
+def _sort_key(row: tuple[ListedTrial, Any], descending: bool) -> tuple[bool, float, int]:
     """(NULL, key, id) ordering rows as KeysetOrder does: NULLs last, ties by id."""
     trial, key = row
     if key is None:

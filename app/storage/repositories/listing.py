@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, and_, func, not_, select
+from sqlalchemy.orm import Bundle, Session
 
 from app.storage.keyset import KeysetOrder, SortField
 from app.storage.models import Search, Trial, TrialMetric, Worker
@@ -25,6 +25,32 @@ TRIAL_COLUMNS: dict[str, SortField] = {
     "started_at": SortField(Trial.started_at, datetime),
     "finished_at": SortField(Trial.finished_at, datetime),
 }
+LISTED_TRIAL: Bundle[Row[Any]] = Bundle(
+    "trial",
+    Trial.id,
+    Trial.search_id,
+    Trial.number,
+    Trial.round,
+    Trial.state,
+    Trial.params,
+    Trial.value,
+    Trial.metrics,
+    Trial.error,
+    Trial.pruned_step,
+    Trial.attempt,
+    Trial.worker_id,
+    Trial.parent_trial_id,
+    Trial.branch_step,
+    Trial.branch_params,
+    Trial.created_at,
+    Trial.started_at,
+    Trial.finished_at,
+    Trial.updated_at,
+)
+"""The columns a listed trial shows (the API's `TrialOut`), read as plain rows: ORM objects cost about a
+fifth more per row, and would load what a list does not show (leases, nudges, run requests)."""
+ListedTrial = Row[Any]
+"""A row of `LISTED_TRIAL`: the trial's columns by name (`row.id`, `row.params`…)."""
 METRIC_VALUE = SortField(Trial.metric_value, float)
 """The search's own metric, in a column of its own (see `Trial.metric_value`)."""
 SEARCH_COLUMNS: dict[str, SortField] = {
@@ -109,9 +135,9 @@ class ListingRepository:
 
     def trials(
         self, where: TrialFilter, order: KeysetOrder, after: Position | None, limit: int
-    ) -> list[tuple[Trial, Any]]:
+    ) -> list[tuple[ListedTrial, Any]]:
         """Up to `limit` (trial, sort key value) pairs after `after`."""
-        statement = self._trials_where(select(Trial, order.field.expression), where)
+        statement = self._trials_where(select(LISTED_TRIAL, order.field.expression), where)
         return self._page(statement, order, after, limit)
 
     def trials_fingerprint(self, where: TrialFilter) -> Fingerprint:
