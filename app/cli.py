@@ -36,6 +36,16 @@ def _configure_logging() -> None:
     )
 
 
+def _plain_access_log() -> None:
+    """uvicorn's line per request, written by a plain handler: RichHandler took about 2 ms of CPU to render
+    one (as much as a poll's own work in the API), a plain formatter a few microseconds."""
+    handler = logging.StreamHandler()  # stderr, as RichHandler's console
+    handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)-8s %(name)s: %(message)s", "%X"))
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(handler)
+    access.propagate = False
+
+
 @app.command()
 def up(
     host: Annotated[str, typer.Option(help="API bind address.")] = "127.0.0.1",
@@ -74,6 +84,7 @@ def api(
     from app.api.main import create_app
 
     _configure_logging()
+    _plain_access_log()
     uvicorn.run(create_app(bind_host=host), host=host, port=port, log_config=None)
 
 
