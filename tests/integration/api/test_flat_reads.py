@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from app.services.exports import trials_csv
 from app.services.trial_runs import claim_trial, record_epoch
 from app.settings import Settings
-from app.storage.db import read_session_scope, session_scope
+from app.storage.db import get_engine, read_session_scope, session_scope
 from tests.integration.api.results import queued_search, record
 from tests.integration.api.test_listing import every_page
 
@@ -42,6 +45,59 @@ def test_the_search_etag_changes_with_every_trial_transition_and_not_with_heartb
         client.get(f"{path}/trials", headers={"If-None-Match": etag(client, f"{path}/trials")}).status_code
         == 304
     )
+
+
+@contextmanager
+def selects_counted(settings: Settings) -> Iterator[list[str]]:
+    """The SELECT statements sent to the database meanwhile (not SQLite's BEGIN)."""
+    selects: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    engine = get_engine(settings.database_url)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield selects
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_a_poll_reads_the_search_once_with_its_counters(client: TestClient, settings: Settings) -> None:
+    """A search, its counters, the live workers (for `waiting`), its best trial: 3 queries, 2 for a 304;
+    a page of its trials (all keyed: no second query for NULLs): the search and the page."""
+    search_id, trials = queued_search(client, 3)
+    record(settings, trials[0]["id"], metrics={"dev_accuracy": 0.7}, value=0.7)
+    record(settings, trials[1]["id"], metrics={"dev_accuracy": 0.6}, value=0.6)
+    path = f"/searches/{search_id}"
+    current = etag(client, path)
+    with selects_counted(settings) as detail:
+        assert client.get(path).json()["best"]["id"] == trials[0]["id"]
+    with selects_counted(settings) as not_modified:
+        assert client.get(path, headers={"If-None-Match": current}).status_code == 304
+    with selects_counted(settings) as page:
+        listed = client.get(f"{path}/trials", params={"sort": "-dev_accuracy", "limit": 1}).json()
+    assert [trial["id"] for trial in listed["items"]] == [trials[0]["id"]] and listed["next_cursor"]
+    assert (len(detail), len(not_modified), len(page)) == (3, 2, 2), (detail, not_modified, page)
+
+
+def test_a_read_gives_its_connection_back_before_answering_whatever_the_answer(
+    client: TestClient, settings: Settings
+) -> None:
+    """The read session is opened on the event loop and closed in a thread (app/api/deps.py): after a
+    200, a 304 and a 404 alike, no connection is left checked out of the pool."""
+    search_id, _ = queued_search(client, 1)
+    path = f"/searches/{search_id}"
+    pool = get_engine(settings.database_url).pool
+    answers = [
+        client.get(path).status_code,
+        client.get(path, headers={"If-None-Match": etag(client, path)}).status_code,
+        client.get("/searches/999999").status_code,
+        client.get(f"{path}/trials", params={"cursor": "not-a-cursor"}).status_code,
+    ]
+    assert answers == [200, 304, 404, 422]
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 def test_a_trial_list_etag_changes_when_a_trial_finishes(client: TestClient, settings: Settings) -> None:
