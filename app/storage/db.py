@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.storage import json_text
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POOL_TIMEOUT_SECONDS = 5.0
 """How long a request waits for a free pooled connection before the API answers 503 + Retry-After
@@ -65,6 +67,7 @@ def _database(database_url: str) -> _Database:
             database_url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_timeout=POOL_TIMEOUT_SECONDS,
+            json_deserializer=json_text.loads,
         )
         _tune_sqlite(engine)
     else:
@@ -74,7 +77,11 @@ def _database(database_url: str) -> _Database:
             pool_size=5,
             max_overflow=10,
             pool_timeout=POOL_TIMEOUT_SECONDS,
+            json_deserializer=json_text.loads,
         )
+    # json_deserializer (both backends; psycopg is handed it): JSON columns decoded by orjson, exactly as
+    # json.loads would (json_text.loads falls back to it): json.loads took a fifth of the CPU of a page of
+    # 100 trials on PostgreSQL.
     # Reads only: SQLite begins them deferred, PostgreSQL as READ ONLY transactions (so a write slipped
     # into a read path fails loudly in the tests rather than contending in production).
     reader = engine.execution_options(**{READ_ONLY_OPTION: True, "postgresql_readonly": True})

@@ -27,5 +27,16 @@ def test_loads_equals_json_loads(text: str) -> None:
     assert repr(loads(text)) == repr(json.loads(text))
 
 
+@pytest.mark.parametrize("text", TEXTS)
+def test_loads_of_utf8_bytes_equals_json_loads(text: str) -> None:
+    """psycopg hands the JSON loader bytes."""
+    assert repr(loads(text.encode())) == repr(json.loads(text.encode()))
+
+
+def test_loads_of_bytes_that_are_not_utf8_equals_json_loads() -> None:
+    text = '{"s": "\u00e9t\u00e9"}'
+    assert loads(text.encode("utf-16")) == json.loads(text.encode("utf-16"))
+
+
 def test_loads_keeps_none() -> None:
     assert loads(None) is None
