@@ -320,9 +320,10 @@ def run_started_at(session: Session, run: ClaimedRun) -> datetime | None:
 def advance_after_results(
     session: Session, search: Search | None, search_id: int, *, maximize: bool
 ) -> Enqueue:
-    """After one or more results of a search: propose more trials, drop checkpoints no longer needed."""
+    """After one or more results of a search: propose more trials, drop checkpoints no longer needed.
+    `search` is its row, locked by the caller in this transaction."""
     running = search is not None and search.state == SearchState.RUNNING
-    to_enqueue = advance_search(session, search_id, utcnow()) if running else []
+    to_enqueue = advance_search(session, search_id, utcnow(), locked=search) if running else []
     # After advancing: a search that failed just now cancelled its other trials, whose checkpoints go too.
     prune_checkpoints(session, search_id, maximize=maximize)
     return to_enqueue

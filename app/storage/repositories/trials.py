@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Result,
+    Select,
     String,
     Text,
     and_,
@@ -28,8 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sources_of
-from app.storage.models import IdType, Search, Trial, TrialMetric, UTCDateTime
+from app.storage.models import IdType, Search, SearchStats, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
+from app.storage.repositories.search_stats import reads as stats_reads
 from app.storage.search_stats import pending, record_transition
 
 
@@ -160,10 +162,7 @@ class TrialRepository:
 
     def branch_count(self, search_id: int) -> int:
         """How many of the search's trials are branches (an index range, however large the search)."""
-        statement = select(func.count()).where(
-            Trial.search_id == search_id, Trial.parent_trial_id.is_not(None)
-        )
-        return int(self.session.scalar(statement) or 0)
+        return int(self.session.scalar(_branches(search_id)) or 0)
 
     def max_round(self, search_id: int) -> int | None:
         """The highest coarse-to-fine round of the search's trials; None if none has a round."""
@@ -171,19 +170,49 @@ class TrialRepository:
 
     def counts_by_state(self, search_id: int) -> dict[str, int]:
         """Trials per state, as this transaction sees them: the search's counters plus its own changes not
-        yet written to them (O(1)); counted from the rows only if the search has no counters row."""
+        yet written to them (O(1)); counted from the rows only if the search has no counters row.
+
+        The counters row is read once per transaction (the first call, or `counts_and_branches`): the one
+        its changes are written over at commit (app/storage/search_stats.py). A writer's counts are read
+        under the search row's lock, which every transaction that adds, ends or cancels a trial takes."""
         self.session.flush()
+        read = stats_reads(self.session).get(search_id)
+        if read is not None:
+            return self._with_pending(search_id, read.counts)
         stats = SearchStatsRepository(self.session).get(search_id)
         if stats is None:
-            statement = (
-                select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
-            )
-            return all_states({state: count for state, count in self.session.execute(statement)})
-        counts = Counter(stats.counts)
+            return self._counted(search_id)
+        return self._with_pending(search_id, stats.counts)
+
+    def counts_and_branches(self, search_id: int) -> tuple[dict[str, int], int]:
+        """`counts_by_state` and `branch_count`, in one round trip when the counters row is not read yet."""
+        self.session.flush()
+        if search_id in stats_reads(self.session):
+            return self.counts_by_state(search_id), self.branch_count(search_id)
+        statement = (
+            select(SearchStats, _branches(search_id).scalar_subquery())
+            .where(SearchStats.search_id == search_id)
+            .execution_options(populate_existing=True)
+        )
+        row = self.session.execute(statement).one_or_none()
+        if row is None:
+            return self._counted(search_id), self.branch_count(search_id)
+        stats, branches = row
+        SearchStatsRepository(self.session).remember(stats)
+        return self._with_pending(search_id, stats.counts), int(branches)
+
+    def _with_pending(self, search_id: int, stored: Mapping[str, int]) -> dict[str, int]:
+        counts = Counter(stored)
         change = pending(self.session).get(search_id)
         if change is not None:
             counts.update(change.counts)
         return all_states(counts)
+
+    def _counted(self, search_id: int) -> dict[str, int]:
+        statement = (
+            select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
+        )
+        return all_states({state: count for state, count in self.session.execute(statement)})
 
     def best(self, search_id: int, *, maximize: bool, limit: int) -> Sequence[Trial]:
         order = Trial.value.desc() if maximize else Trial.value.asc()
@@ -232,16 +261,35 @@ class TrialRepository:
         won = self._move(trial_id, TrialState.QUEUED, TrialState.RUNNING, [], values)
         return self.get_fresh(trial_id) if won else None
 
-    def claim_many(self, trial_ids: Sequence[int], worker_id: str, now: datetime) -> list[Trial]:
-        """`claim` for several queued trials in one statement; those still queued are won, in id order."""
-        if not trial_ids:
+    def claim_next(self, search_id: int, limit: int, worker_id: str, now: datetime) -> list[Trial]:
+        """`claim` for up to `limit` of the search's queued trials, oldest first, in one statement; those
+        won, in id order. On PostgreSQL rows another transaction is claiming are passed over (SKIP
+        LOCKED), not waited for; the rows taken are locked by the statement itself, so none is locked and
+        left (hidden from other workers' claims until this transaction ends)."""
+        if limit <= 0:
             return []
-        values = {"worker_id": worker_id, "attempt": Trial.attempt + 1}
+        # A materialized CTE, not `IN (subquery)`: PostgreSQL may rescan a subquery for each row it
+        # updates, and a rescan skips the rows this statement already took (its own row locks) and
+        # returns the next ones, so the LIMIT would not hold.
+        picked = (
+            select(Trial.id)
+            .where(Trial.search_id == search_id, Trial.state == TrialState.QUEUED.value)
+            .order_by(Trial.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # SQLite renders no locking clause: its write lock holds
+            .cte("picked")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
         statement = (
             update(Trial)
-            .where(Trial.id.in_(trial_ids), Trial.state == TrialState.QUEUED.value)
+            .where(Trial.id.in_(select(picked.c.id)), Trial.state == TrialState.QUEUED.value)
             .values(
-                state=TrialState.RUNNING.value, started_at=now, heartbeat_at=now, updated_at=now, **values
+                state=TrialState.RUNNING.value,
+                worker_id=worker_id,
+                attempt=Trial.attempt + 1,
+                started_at=now,
+                heartbeat_at=now,
+                updated_at=now,
             )
             .returning(Trial)
             .execution_options(synchronize_session=False, populate_existing=True)
@@ -378,19 +426,6 @@ class TrialRepository:
         )
         return [(row.id, row.attempt, row.objective) for row in self.session.execute(statement)]
 
-    def queued_ids(self, search_id: int, limit: int, *, skip_locked: bool) -> list[int]:
-        """Up to `limit` of the search's queued trials, oldest first; with `skip_locked` (PostgreSQL), rows
-        another transaction is claiming are passed over rather than waited for."""
-        statement = (
-            select(Trial.id)
-            .where(Trial.search_id == search_id, Trial.state == TrialState.QUEUED.value)
-            .order_by(Trial.id)
-            .limit(limit)
-        )
-        if skip_locked:
-            statement = statement.with_for_update(skip_locked=True)
-        return list(self.session.scalars(statement))
-
     def next_queued(self, search_id: int) -> int | None:
         """The id of the search's lowest-numbered queued trial."""
         statement = (
@@ -491,6 +526,11 @@ class TrialRepository:
             )
         )
         return [(int(trial_id), state, value) for trial_id, state, value in self.session.execute(statement)]
+
+
+def _branches(search_id: int) -> Select[int]:
+    """How many of the search's trials are branches (on the `(search_id, parent_trial_id)` index)."""
+    return select(func.count()).where(Trial.search_id == search_id, Trial.parent_trial_id.is_not(None))
 
 
 def _trained_itself(step: int) -> ColumnElement[bool]:
