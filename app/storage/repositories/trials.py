@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     and_,
     cast,
+    column,
     delete,
     func,
     insert,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     true,
     tuple_,
     update,
+    values,
 )
 from sqlalchemy.orm import Session
 
@@ -42,6 +44,21 @@ class LeaseRenewal(NamedTuple):
     """Nudge requests pending, oldest first."""
     run_request: dict[str, Any] | None
     """A pause or stop asked of the trial ({action, by, requested_at}), or None."""
+
+
+FINISH_COLUMNS = (
+    "id",
+    "state",
+    "value",
+    "metrics",
+    "metric_value",
+    "error",
+    "pruned_step",
+    "started_at",
+    "finished_at",
+    "updated_at",
+)
+"""What `TrialRepository.finish_claimed` writes of a row (besides clearing `run_request`)."""
 
 
 class TrialRepository:
@@ -301,33 +318,63 @@ class TrialRepository:
             )
         return won
 
-    def still_claimed(self, runs: Sequence[tuple[int, int]]) -> set[int]:
-        """Of these (trial id, attempt) runs, the trials still running that attempt, their rows locked to
-        the end of the transaction (SQLite: its write lock holds them already)."""
-        if not runs:
+    def finish_claimed(self, rows: Sequence[dict[str, Any]]) -> set[int]:
+        """Move each row's trial to the row's `state`, with its other columns (`FINISH_COLUMNS`), if it is
+        still running the row's `attempt`; the ids of those moved. Whatever the number of rows, one
+        `UPDATE ... FROM (VALUES ...) ... RETURNING` on PostgreSQL; on SQLite (in process, its write lock
+        held), a SELECT of the runs still holding their claim and an executemany UPDATE."""
+        if not rows:
             return set()
+        if self.session.get_bind().dialect.name == "postgresql":
+            won = self._finish_from_values(rows)
+        else:
+            won = self._still_claimed([(row["id"], row["attempt"]) for row in rows])
+            finished = [
+                {**{name: row[name] for name in FINISH_COLUMNS}, "run_request": None}
+                for row in rows
+                if row["id"] in won
+            ]
+            if finished:
+                self.session.execute(update(Trial), finished)
+        for row in rows:
+            if row["id"] in won:
+                record_transition(
+                    self.session,
+                    row["search_id"],
+                    TrialState.RUNNING,
+                    row["state"],
+                    row["started_at"],
+                    row["finished_at"],
+                )
+        return won
+
+    def _finish_from_values(self, rows: Sequence[dict[str, Any]]) -> set[int]:
+        columns = ("id", "attempt", *(name for name in FINISH_COLUMNS if name != "id"))
+        table = Trial.__table__.c
+        outcome = values(*(column(name, table[name].type) for name in columns), name="outcome").data(
+            [tuple(row[name] for name in columns) for row in rows]
+        )
+        # Cast: a VALUES column that is NULL in every row has no type PostgreSQL could assign from.
+        assigned = {name: cast(outcome.c[name], table[name].type) for name in columns[2:]}
         statement = (
-            select(Trial.id)
-            .where(tuple_(Trial.id, Trial.attempt).in_(runs), Trial.state == TrialState.RUNNING.value)
-            .with_for_update()
+            update(Trial)
+            .where(
+                Trial.id == outcome.c.id,
+                Trial.attempt == outcome.c.attempt,
+                Trial.state == TrialState.RUNNING.value,
+            )
+            .values(run_request=None, **assigned)  # a pause or stop asked too late: the trial ended first
+            .returning(Trial.id)
+            .execution_options(synchronize_session=False)
+        )
+        return {int(trial_id) for trial_id in self.session.scalars(statement)}
+
+    def _still_claimed(self, runs: Sequence[tuple[int, int]]) -> set[int]:
+        """Of these (trial id, attempt) runs, the trials still running that attempt."""
+        statement = select(Trial.id).where(
+            tuple_(Trial.id, Trial.attempt).in_(runs), Trial.state == TrialState.RUNNING.value
         )
         return set(self.session.scalars(statement))
-
-    def finish_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Move running trials (rows of `still_claimed`, locked) to the `state` each row gives, with its
-        other columns; in one executemany round trip."""
-        if not rows:
-            return
-        self.session.execute(update(Trial), list(rows))
-        for row in rows:
-            record_transition(
-                self.session,
-                row["search_id"],
-                TrialState.RUNNING,
-                row["state"],
-                row["started_at"],
-                row["finished_at"],
-            )
 
     def _move(
         self,
