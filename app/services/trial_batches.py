@@ -79,9 +79,8 @@ def record_and_refill(
     """Record `results` (runs of one search), propose what they make room for, and claim the next
     trials, in the caller's one transaction."""
     refill = Refill()
-    # Lock order everywhere: search row, then trial rows. The counters, read with it, serve the ask-tell
-    # and the claim's count of queued trials.
-    search = SearchRepository(session).get_for_update(search_id, read_counters=True)
+    # Lock order everywhere: search row, then trial rows.
+    search = SearchRepository(session).get_for_update(search_id)
     outcomes = [(run, result) for run, result in results if isinstance(result, Outcome)]
     # The results' inserts (events, deferred curve points) go out together at the next flush.
     with session.no_autoflush:

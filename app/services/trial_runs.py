@@ -249,7 +249,7 @@ def finish_trial(session: Session, run: ClaimedRun, outcome: Outcome) -> Enqueue
     """Record the result if this run still holds the claim, then let the search propose more trials."""
     # Lock order everywhere: search row, then trial rows (cancel takes the same order); FOR NO KEY UPDATE
     # so the foreign-key checks of inserts that reference the search (events) never wait for it.
-    search = SearchRepository(session).get_for_update(run.search_id, read_counters=True)
+    search = SearchRepository(session).get_for_update(run.search_id)
     if not record_outcome(session, run, outcome):
         return []
     return advance_after_results(session, search, run.search_id, maximize=run.direction == "maximize")

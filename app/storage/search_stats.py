@@ -11,7 +11,6 @@ each other's stats rows in a cycle. A rollback discards them.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from app.domain.trial_state import TERMINAL_STATES
-from app.storage.models import SearchStats, Trial
-from app.storage.repositories.search_stats import PendingStats, SearchStatsRepository, forget_reads, reads
+from app.storage.models import Trial
+from app.storage.repositories.search_stats import PendingStats, SearchStatsRepository, forget_reads
 
 _PENDING = "caviar_pending_search_stats"
 
@@ -45,34 +44,9 @@ def record_transition(
     _record_duration(changes, target, started_at, finished_at)
 
 
-def remember_counters(session: Session, row: SearchStats, branches: int) -> None:
-    """Note the counters row and the branch count read (after a flush) as this transaction's read: the
-    base its changes are added to, for reads (`counts_with_branches`) and for the write at commit."""
-    change = pending(session).get(row.search_id)
-    # The count includes this transaction's branches flushed so far, which `pending` adds back later.
-    own = change.branches if change is not None else 0
-    SearchStatsRepository(session).remember(row, branches - own)
-
-
-def counts_with_branches(session: Session, search_id: int) -> tuple[dict[str, int], int] | None:
-    """(trials per state, branch trials) as this transaction sees them, from its read of the counters
-    and the branch count plus its own changes; None if it read no branch count."""
-    read = reads(session).get(search_id)
-    if read is None or read.branches is None:
-        return None
-    counts = Counter(read.counts)
-    change = pending(session).get(search_id)
-    if change is None:
-        return dict(counts), read.branches
-    counts.update(change.counts)
-    return dict(counts), read.branches + change.branches
-
-
 def record_insert(session: Session, trial: Trial) -> None:
     changes = pending(session).setdefault(trial.search_id, PendingStats())
     changes.counts[trial.state] += 1
-    if trial.parent_trial_id is not None:
-        changes.branches += 1
     _record_duration(changes, trial.state, trial.started_at, trial.finished_at)
 
 

@@ -41,8 +41,6 @@ class PendingStats:
 
     counts: Counter[str] = field(default_factory=Counter)
     durations: list[tuple[str, float]] = field(default_factory=list)
-    branches: int = 0
-    """Branch trials inserted (not stored in the row: a read of the branch count adds them)."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +50,6 @@ class StatsRead:
     version: int
     counts: dict[str, int]
     durations: dict[str, Any]
-    branches: int | None = None
-    """The search's branch trials, counted by the same statement, less this transaction's own at the time;
-    None: not counted."""
 
 
 _READS = "caviar_search_stats_reads"
@@ -122,10 +117,8 @@ class SearchStatsRepository:
             self.remember(row)
         return row
 
-    def remember(self, row: SearchStats, branches: int | None = None) -> None:
-        reads(self.session)[row.search_id] = StatsRead(
-            row.version, dict(row.counts), dict(row.durations), branches
-        )
+    def remember(self, row: SearchStats) -> None:
+        reads(self.session)[row.search_id] = StatsRead(row.version, dict(row.counts), dict(row.durations))
 
     def apply(self, changes: Mapping[int, PendingStats]) -> None:
         """Add a transaction's changes to their searches' rows, in search id order. A row this transaction

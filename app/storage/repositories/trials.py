@@ -34,7 +34,7 @@ from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sourc
 from app.storage.models import IdType, Search, SearchStats, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
 from app.storage.repositories.search_stats import reads as stats_reads
-from app.storage.search_stats import counts_with_branches, pending, record_transition, remember_counters
+from app.storage.search_stats import pending, record_transition
 
 
 class LeaseRenewal(NamedTuple):
@@ -179,7 +179,7 @@ class TrialRepository:
 
     def branch_count(self, search_id: int) -> int:
         """How many of the search's trials are branches (an index range, however large the search)."""
-        return int(self.session.scalar(branch_count_of(search_id)) or 0)
+        return int(self.session.scalar(_branches(search_id)) or 0)
 
     def max_round(self, search_id: int) -> int | None:
         """The highest coarse-to-fine round of the search's trials; None if none has a round."""
@@ -202,26 +202,21 @@ class TrialRepository:
         return self._with_pending(search_id, stats.counts)
 
     def counts_and_branches(self, search_id: int) -> tuple[dict[str, int], int]:
-        """`counts_by_state` and `branch_count`: no round trip if this transaction read the counters with
-        the branch count already (`SearchRepository.get_for_update(..., read_counters=True)`), one if not."""
+        """`counts_by_state` and `branch_count`, in one round trip when the counters row is not read yet."""
         self.session.flush()
-        known = counts_with_branches(self.session, search_id)
-        if known is not None:
-            return all_states(known[0]), known[1]
         if search_id in stats_reads(self.session):
             return self.counts_by_state(search_id), self.branch_count(search_id)
         statement = (
-            select(SearchStats, branch_count_of(search_id).scalar_subquery())
+            select(SearchStats, _branches(search_id).scalar_subquery())
             .where(SearchStats.search_id == search_id)
             .execution_options(populate_existing=True)
         )
         row = self.session.execute(statement).one_or_none()
         if row is None:
             return self._counted(search_id), self.branch_count(search_id)
-        remember_counters(self.session, row[0], int(row[1]))
-        known = counts_with_branches(self.session, search_id)
-        assert known is not None  # just remembered
-        return all_states(known[0]), known[1]
+        stats, branches = row
+        SearchStatsRepository(self.session).remember(stats)
+        return self._with_pending(search_id, stats.counts), int(branches)
 
     def _with_pending(self, search_id: int, stored: Mapping[str, int]) -> dict[str, int]:
         counts = Counter(stored)
@@ -580,7 +575,7 @@ class TrialRepository:
         return [(int(trial_id), state, value) for trial_id, state, value in self.session.execute(statement)]
 
 
-def branch_count_of(search_id: int) -> Select[int]:
+def _branches(search_id: int) -> Select[int]:
     """How many of the search's trials are branches (on the `(search_id, parent_trial_id)` index)."""
     return select(func.count()).where(Trial.search_id == search_id, Trial.parent_trial_id.is_not(None))
 

@@ -14,8 +14,8 @@ from app.services.searches import cancel_search
 from app.services.trial_runs import Outcome, claim_trial, finish_trial, release_trial
 from app.settings import Settings
 from app.storage.db import session_scope
-from app.storage.models import Trial, utcnow
-from app.storage.repositories import SearchRepository, TrialRepository
+from app.storage.models import utcnow
+from app.storage.repositories import TrialRepository
 from app.storage.repositories.search_stats import DURATION_BOUNDS, SearchStatsRepository, all_states
 from app.storage.repositories.stats import StatsRepository
 from app.storage.search_stats import pending
@@ -160,48 +160,3 @@ def test_a_search_whose_trials_were_written_around_the_repositories_is_recounted
         SearchStatsRepository(session).rebuild(search.id)
     counts, _ = maintained(database_url, search.id)
     assert counts["cancelled"] == 1 and counts["queued"] == 1
-
-
-def branch_of(search_id: int, parent: Trial, number: int) -> Trial:
-    now = utcnow()
-    return Trial(
-        search_id=search_id,
-        number=number,
-        params=dict(parent.params),
-        seed=parent.seed,
-        state="queued",
-        attempt=0,
-        parent_trial_id=parent.id,
-        branch_step=1,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def test_counts_read_with_the_search_lock_count_the_transactions_own_branches_once(database_url: str) -> None:
-    with session_scope(database_url) as session:
-        search, (parent, _) = add_search_with_trials(session, n_trials=2)
-    with session_scope(database_url) as session:
-        # A branch flushed before the read (the count sees its row) and one inserted after it.
-        TrialRepository(session).add_many([branch_of(search.id, parent, 2)])
-        assert SearchRepository(session).get_for_update(search.id, read_counters=True) is not None
-        TrialRepository(session).add_many([branch_of(search.id, parent, 3)])
-        counts, branches = TrialRepository(session).counts_and_branches(search.id)
-        assert branches == 2 and counts["queued"] == 4
-    assert_counters_agree(database_url, search.id)
-
-
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_counters_another_writer_changed_since_they_were_read_keep_both_changes(database_url: str) -> None:
-    with session_scope(database_url) as session:
-        search, (first, second) = add_search_with_trials(session, n_trials=2)
-    with session_scope(database_url) as reader:
-        assert SearchRepository(reader).get_for_update(search.id, read_counters=True) is not None
-        assert TrialRepository(reader).counts_by_state(search.id)["queued"] == 2
-        # A claim needs no search lock: it commits its counters between this read and this commit.
-        with session_scope(database_url) as other:
-            assert TrialRepository(other).claim(first.id, "w2", utcnow()) is not None
-        assert TrialRepository(reader).claim(second.id, "w1", utcnow()) is not None
-    counts, _ = maintained(database_url, search.id)
-    assert counts["running"] == 2 and counts["queued"] == 0
-    assert_counters_agree(database_url, search.id)
