@@ -190,8 +190,11 @@ class TrialRepository:
         yet written to them (O(1)); counted from the rows only if the search has no counters row.
 
         The counters row is read once per transaction (the first call, or `counts_and_branches`): the one
-        its changes are written over at commit (app/storage/search_stats.py). A writer's counts are read
-        under the search row's lock, which every transaction that adds, ends or cancels a trial takes."""
+        its changes are written over at commit (app/storage/search_stats.py). A writer reads them after
+        taking the search row's lock, which every transaction that adds, ends or cancels a trial takes, in
+        a statement of their own: not joined to the lock's SELECT, whose snapshot predates its wait for
+        the lock, so it would miss the counters of the transaction it waited for (PostgreSQL, READ
+        COMMITTED; trials were numbered twice)."""
         self.session.flush()
         read = stats_reads(self.session).get(search_id)
         if read is not None:
