@@ -81,20 +81,23 @@ class StoredHistory(Sequence[TrialRecord]):
         return self._records
 
 
-def advance_search(session: Session, search_id: int, now: datetime | None = None) -> Enqueue:
+def advance_search(
+    session: Session, search_id: int, now: datetime | None = None, *, locked: Search | None = None
+) -> Enqueue:
     """Top the search up to its parallelism with new proposals, or mark it completed when nothing is left.
 
-    Locks the search row first, so concurrent callers (workers finishing trials at the same time) take
-    turns and never number two trials alike. A search with `budget.max_failed_trials` failed trials, or
-    one that ends with failures and nothing completed, is marked failed instead. Trials of an external
-    search are not enqueued: clients ask for them.
+    Locks the search row first (`locked`: the caller locked it already in this transaction, which saves
+    a round trip), so concurrent callers (workers finishing trials at the same time) take turns and never
+    number two trials alike. A search with `budget.max_failed_trials` failed trials, or one that ends
+    with failures and nothing completed, is marked failed instead. Trials of an external search are not
+    enqueued: clients ask for them.
     """
     now = now or utcnow()
-    search = SearchRepository(session).get_for_update(search_id)
+    search = locked if locked is not None else SearchRepository(session).get_for_update(search_id)
     if search is None or search.state != SearchState.RUNNING:
         return []
     trials_repo = TrialRepository(session)
-    counts = trials_repo.counts_by_state(search_id)
+    counts, branches = trials_repo.counts_and_branches(search_id)
     total = sum(counts.values())
     budget = search.spec["budget"]
     active = sum(counts[state.value] for state in ACTIVE_STATES)
@@ -104,7 +107,7 @@ def advance_search(session: Session, search_id: int, now: datetime | None = None
         return []
     # Branches run outside the budget of trials (a user's explicit branch runs even when it is spent) but
     # take a place among the parallel ones while they are active.
-    proposed = total - trials_repo.branch_count(search_id)
+    proposed = total - branches
     room = min(budget["max_parallel"] - active, budget["max_trials"] - proposed)
     strategy = strategy_for(search.spec)
     history = StoredHistory(trials_repo, search_id, proposed)

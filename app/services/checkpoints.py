@@ -81,5 +81,4 @@ def save_checkpoint(
 
 def prune_checkpoints(session: Session, search_id: int, *, maximize: bool) -> int:
     """Apply the pruning policy after a trial of the search finished; returns the checkpoints deleted."""
-    best = TrialRepository(session).best(search_id, maximize=maximize, limit=1)
-    return CheckpointRepository(session).prune_finished(search_id, keep=[trial.id for trial in best])
+    return CheckpointRepository(session).prune_finished(search_id, maximize=maximize)

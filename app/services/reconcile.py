@@ -56,7 +56,7 @@ def _expire(session: Session, settings: Settings, now: datetime, expired: Sequen
                 updated_at=now,
             ):
                 events.add(trial.search_id, "trial_failed", trial_id=trial.id, error=error)
-                to_enqueue += advance_search(session, trial.search_id, now)
+                to_enqueue += advance_search(session, trial.search_id, now, locked=search)
                 maximize = search is not None and search.direction == "maximize"
                 prune_checkpoints(session, trial.search_id, maximize=maximize)
         else:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from app.domain.trial_state import TrialState
 from app.queue import TrialJob
 from app.services.ask_tell import Enqueue
 from app.services.trial_runs import (
@@ -48,13 +49,11 @@ def claim_queued(
     if needed + extra <= 0:
         return
     trials = TrialRepository(session)
-    ids = trials.queued_ids(search_id, needed + 2 * extra, skip_locked=False)
-    take = min(len(ids), needed) + max(0, min(extra, (len(ids) - needed) // 2))
-    if take and session.get_bind().dialect.name == "postgresql":
-        # Lock only the rows taken (a row locked and left would hide it from another worker's claim
-        # until this commits), passing over any another transaction is claiming.
-        ids = trials.queued_ids(search_id, take, skip_locked=True)
-    won = trials.claim_many(ids[:take], worker_id, utcnow())
+    # How many are queued, from the search's counters (read once per transaction, usually by the
+    # ask-tell just before): a count a moment old at worst, since a claim re-checks each trial's state.
+    queued = min(trials.counts_by_state(search_id)[TrialState.QUEUED.value], needed + 2 * extra)
+    take = min(queued, needed) + max(0, min(extra, (queued - needed) // 2))
+    won = trials.claim_next(search_id, take, worker_id, utcnow())
     if not won:
         return
     search = SearchRepository(session).get(search_id)

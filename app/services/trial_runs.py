@@ -261,24 +261,19 @@ def record_outcome(session: Session, run: ClaimedRun, outcome: Outcome) -> bool:
 
 
 def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outcome]]) -> int:
-    """Record how runs ended, each only if it still holds its claim, in three round trips whatever their
-    number: lock the rows of the runs that still hold their claim, update them, insert the events (and
-    the reports the runs deferred, before their results). Returns how many were recorded; the caller
-    holds the search row's lock."""
+    """Record how runs ended, each only if it still holds its claim, in two round trips whatever their
+    number: update the runs that still hold their claim (`TrialRepository.finish_claimed`), insert the
+    events (and the reports the runs deferred, before their results). Returns how many were recorded;
+    the caller holds the search row's lock."""
     trials = TrialRepository(session)
-    held = trials.still_claimed([(run.trial_id, run.attempt) for run, _ in outcomes])
     now = utcnow()
     rows: list[dict[str, Any]] = []
-    won: list[tuple[ClaimedRun, Outcome, dict[str, float | None]]] = []
     for run, outcome in outcomes:
-        if run.trial_id not in held:
-            log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
-            continue
         metrics = {name: finite_or_none(float(v)) for name, v in outcome.metrics.items()}
-        won.append((run, outcome, metrics))
         rows.append(
             {
                 "id": run.trial_id,
+                "attempt": run.attempt,
                 "search_id": run.search_id,
                 "state": outcome.state.value,
                 "value": outcome.value,
@@ -286,15 +281,20 @@ def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outco
                 "metric_value": metrics.get(run.metric),
                 "error": outcome.error,
                 "pruned_step": outcome.pruned_step,
-                "run_request": None,  # a pause or stop asked too late: the trial ended first
                 "started_at": outcome.started_at or run_started_at(session, run),
                 "finished_at": outcome.finished_at or now,
                 "updated_at": now,
             }
         )
-    trials.finish_many(rows)
+    held = trials.finish_claimed(rows)
+    won: list[tuple[ClaimedRun, Outcome]] = []
+    for run, outcome in outcomes:
+        if run.trial_id in held:
+            won.append((run, outcome))
+        else:
+            log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
     events = EventRepository(session)
-    for run, outcome, _ in won:
+    for run, outcome in won:
         for epoch in outcome.epochs:  # written now that the run's claim held to the end
             store_point(trials, events, run, epoch.step, epoch.metrics, replaces=epoch.replaces)
         if outcome.stopped is not None:
@@ -320,9 +320,10 @@ def run_started_at(session: Session, run: ClaimedRun) -> datetime | None:
 def advance_after_results(
     session: Session, search: Search | None, search_id: int, *, maximize: bool
 ) -> Enqueue:
-    """After one or more results of a search: propose more trials, drop checkpoints no longer needed."""
+    """After one or more results of a search: propose more trials, drop checkpoints no longer needed.
+    `search` is its row, locked by the caller in this transaction."""
     running = search is not None and search.state == SearchState.RUNNING
-    to_enqueue = advance_search(session, search_id, utcnow()) if running else []
+    to_enqueue = advance_search(session, search_id, utcnow(), locked=search) if running else []
     # After advancing: a search that failed just now cancelled its other trials, whose checkpoints go too.
     prune_checkpoints(session, search_id, maximize=maximize)
     return to_enqueue

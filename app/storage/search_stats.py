@@ -3,8 +3,10 @@ states adds its changes to the search's `search_stats` row before it commits.
 
 Changes are collected on the session while the transaction runs (inserts from the flush, transitions
 from `TrialRepository`, which knows each one's source state) and written last, in `before_commit`,
-search by search in id order. So the lock order stays search row, then trial rows, then stats rows, and
-two transactions never wait on each other's stats rows in a cycle. A rollback discards them.
+search by search in id order: one UPDATE conditional on the version the transaction read (its budget
+arithmetic did), or, if it read none or another writer came between, a locked read and an UPDATE. So
+the lock order stays search row, then trial rows, then stats rows, and two transactions never wait on
+each other's stats rows in a cycle. A rollback discards them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from app.domain.trial_state import TERMINAL_STATES
 from app.storage.models import Trial
-from app.storage.repositories.search_stats import PendingStats, SearchStatsRepository
+from app.storage.repositories.search_stats import PendingStats, SearchStatsRepository, forget_reads
 
 _PENDING = "caviar_pending_search_stats"
 
@@ -76,3 +78,4 @@ def _write_pending(session: Session) -> None:
 def _discard_pending(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        forget_reads(session)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.domain.trial_state import TERMINAL_STATES
+from app.domain.trial_state import TERMINAL_STATES, TrialState
 from app.storage.models import Trial, TrialCheckpoint
 
 FINISHED_STATES = sorted(state.value for state in TERMINAL_STATES)
@@ -77,14 +77,17 @@ class CheckpointRepository:
     def delete(self, trial_id: int) -> None:
         self.session.execute(delete(TrialCheckpoint).where(TrialCheckpoint.trial_id == trial_id))
 
-    def prune_finished(self, search_id: int, keep: Iterable[int] = ()) -> int:
+    def prune_finished(self, search_id: int, *, maximize: bool) -> int:
         """Delete the checkpoints of the search's finished trials (completed, failed, pruned, cancelled)
-        except those of `keep` and those a branch was taken from; returns how many."""
+        except the best trial's (by value, the highest if `maximize`) and those a branch was taken from,
+        in one statement; returns how many."""
         finished = select(Trial.id).where(Trial.search_id == search_id, Trial.state.in_(FINISHED_STATES))
-        kept = list(keep)
-        statement = delete(TrialCheckpoint).where(TrialCheckpoint.trial_id.in_(finished), ~_branched_from())
-        if kept:
-            statement = statement.where(TrialCheckpoint.trial_id.not_in(kept))
+        statement = delete(TrialCheckpoint).where(
+            TrialCheckpoint.trial_id.in_(finished),
+            # NOT IN an empty result (no completed trial yet) holds back nothing, as it should.
+            TrialCheckpoint.trial_id.not_in(_best(search_id, maximize=maximize)),
+            ~_branched_from(),
+        )
         return int(self.session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
     def totals(self, search_id: int) -> tuple[int, int]:
@@ -99,6 +102,19 @@ class CheckpointRepository:
 
 
 _BRANCH = aliased(Trial, name="branch")  # one alias for every statement, so their compiled forms are cached
+
+
+def _best(search_id: int, *, maximize: bool) -> Select[int]:
+    """The id of the search's best completed trial (`TrialRepository.best`'s order), as a subquery."""
+    order = Trial.value.desc() if maximize else Trial.value.asc()
+    return (
+        select(Trial.id)
+        .where(
+            Trial.search_id == search_id, Trial.state == TrialState.COMPLETED.value, Trial.value.is_not(None)
+        )
+        .order_by(order, Trial.number)
+        .limit(1)
+    )
 
 
 def _branched_from() -> ColumnElement[bool]:

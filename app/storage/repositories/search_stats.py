@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import Session, attributes
 
 from app.domain.trial_state import TrialState
 from app.storage.models import Search, SearchStats, Trial
@@ -44,6 +44,28 @@ class PendingStats:
 
 
 @dataclass(frozen=True)
+class StatsRead:
+    """A search's counters row as this transaction read it: the base its changes are added to at commit."""
+
+    version: int
+    counts: dict[str, int]
+    durations: dict[str, Any]
+
+
+_READS = "caviar_search_stats_reads"
+
+
+def reads(session: Session) -> dict[int, StatsRead]:
+    """The counters rows read in the session's current transaction, by search id (dropped when it ends)."""
+    read: dict[int, StatsRead] = session.info.setdefault(_READS, {})
+    return read
+
+
+def forget_reads(session: Session) -> None:
+    session.info.pop(_READS, None)
+
+
+@dataclass(frozen=True)
 class VersionSum:
     """Searches matching a filter, how many of them have a stats row, and the sum of their versions:
     changes whenever a trial of any of them is written (versions only grow)."""
@@ -67,6 +89,18 @@ def add_histogram(durations: dict[str, Any], state: str, histogram: Mapping[str,
     total["buckets"] = [a + b for a, b in zip(total["buckets"], histogram["buckets"], strict=True)]
 
 
+def added(
+    counts: Mapping[str, int], durations: Mapping[str, Any], change: PendingStats
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """A row's (counts, durations) with `change` added; the arguments are left as they were."""
+    new_counts = Counter(counts)
+    new_counts.update(change.counts)
+    new_durations = {state: dict(stats) for state, stats in durations.items()}
+    for state, seconds in change.durations:
+        add_duration(new_durations, state, seconds)
+    return {state: count for state, count in new_counts.items() if count}, new_durations
+
+
 def all_states(counts: Mapping[str, int]) -> dict[str, int]:
     """`counts` with every trial state present (0 where none)."""
     return {**{state.value: 0 for state in TrialState}, **counts}
@@ -77,12 +111,25 @@ class SearchStatsRepository:
         self.session = session
 
     def get(self, search_id: int) -> SearchStats | None:
-        return self.session.get(SearchStats, search_id, populate_existing=True)
+        """The search's row, read again; remembered as this transaction's read of it (see `apply`)."""
+        row = self.session.get(SearchStats, search_id, populate_existing=True)
+        if row is not None:
+            self.remember(row)
+        return row
+
+    def remember(self, row: SearchStats) -> None:
+        reads(self.session)[row.search_id] = StatsRead(row.version, dict(row.counts), dict(row.durations))
 
     def apply(self, changes: Mapping[int, PendingStats]) -> None:
-        """Add a transaction's changes to their searches' rows, locked in search id order; a search with
-        no row yet (written before the row existed, or bypassing the repositories) gets it rebuilt."""
+        """Add a transaction's changes to their searches' rows, in search id order. A row this transaction
+        read is written in one UPDATE conditional on the version it read (no other writer came between);
+        otherwise, or if one did, the row is locked and read again first. A search with no row yet
+        (written before the row existed, or bypassing the repositories) gets it rebuilt."""
+        read = reads(self.session)
         for search_id in sorted(changes):
+            seen = read.get(search_id)
+            if seen is not None and self._write_over(search_id, seen, changes[search_id]):
+                continue
             statement = (
                 select(SearchStats).where(SearchStats.search_id == search_id).with_for_update(key_share=True)
             )
@@ -90,16 +137,26 @@ class SearchStatsRepository:
             if row is None:
                 self.rebuild(search_id)
                 continue
-            change = changes[search_id]
-            counts = Counter(row.counts)
-            counts.update(change.counts)
-            durations = {state: dict(stats) for state, stats in row.durations.items()}
-            for state, seconds in change.durations:
-                add_duration(durations, state, seconds)
-            row.counts = {state: count for state, count in counts.items() if count}
-            row.durations = durations
+            row.counts, row.durations = added(row.counts, row.durations, changes[search_id])
             row.version += 1
         self.session.flush()
+
+    def _write_over(self, search_id: int, seen: StatsRead, change: PendingStats) -> bool:
+        """Write `seen` plus `change` if the row is still at `seen`'s version; whether it was."""
+        counts, durations = added(seen.counts, seen.durations, change)
+        statement = (
+            update(SearchStats)
+            .where(SearchStats.search_id == search_id, SearchStats.version == seen.version)
+            .values(counts=counts, durations=durations, version=seen.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if int(self.session.execute(statement).rowcount) != 1:  # type: ignore[attr-defined]
+            return False
+        row = self.session.identity_map.get(self.session.identity_key(SearchStats, search_id))
+        if isinstance(row, SearchStats):  # the loaded row, as now stored
+            for name, value in (("counts", counts), ("durations", durations), ("version", seen.version + 1)):
+                attributes.set_committed_value(row, name, value)
+        return True
 
     def rebuild(self, search_id: int) -> SearchStats:
         """Recount the search's row from its trials (O(trials)): for rows written in bulk, around the
@@ -119,6 +176,8 @@ class SearchStatsRepository:
         else:
             row.counts, row.durations, row.version = counts, durations, row.version + 1
         self.session.flush()
+        # Counted from the rows, this transaction's own changes included: not a base to add them to.
+        reads(self.session).pop(search_id, None)
         return row
 
     def all_rows(self) -> Iterable[tuple[dict[str, int], dict[str, Any]]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
@@ -11,10 +11,12 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Result,
+    Select,
     String,
     Text,
     and_,
     cast,
+    column,
     delete,
     func,
     insert,
@@ -24,12 +26,14 @@ from sqlalchemy import (
     true,
     tuple_,
     update,
+    values,
 )
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sources_of
-from app.storage.models import IdType, Search, Trial, TrialMetric, UTCDateTime
+from app.storage.models import IdType, Search, SearchStats, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
+from app.storage.repositories.search_stats import reads as stats_reads
 from app.storage.search_stats import pending, record_transition
 
 
@@ -40,6 +44,21 @@ class LeaseRenewal(NamedTuple):
     """Nudge requests pending, oldest first."""
     run_request: dict[str, Any] | None
     """A pause or stop asked of the trial ({action, by, requested_at}), or None."""
+
+
+FINISH_COLUMNS = (
+    "id",
+    "state",
+    "value",
+    "metrics",
+    "metric_value",
+    "error",
+    "pruned_step",
+    "started_at",
+    "finished_at",
+    "updated_at",
+)
+"""What `TrialRepository.finish_claimed` writes of a row (besides clearing `run_request`)."""
 
 
 class TrialRepository:
@@ -160,10 +179,7 @@ class TrialRepository:
 
     def branch_count(self, search_id: int) -> int:
         """How many of the search's trials are branches (an index range, however large the search)."""
-        statement = select(func.count()).where(
-            Trial.search_id == search_id, Trial.parent_trial_id.is_not(None)
-        )
-        return int(self.session.scalar(statement) or 0)
+        return int(self.session.scalar(_branches(search_id)) or 0)
 
     def max_round(self, search_id: int) -> int | None:
         """The highest coarse-to-fine round of the search's trials; None if none has a round."""
@@ -171,19 +187,52 @@ class TrialRepository:
 
     def counts_by_state(self, search_id: int) -> dict[str, int]:
         """Trials per state, as this transaction sees them: the search's counters plus its own changes not
-        yet written to them (O(1)); counted from the rows only if the search has no counters row."""
+        yet written to them (O(1)); counted from the rows only if the search has no counters row.
+
+        The counters row is read once per transaction (the first call, or `counts_and_branches`): the one
+        its changes are written over at commit (app/storage/search_stats.py). A writer reads them after
+        taking the search row's lock, which every transaction that adds, ends or cancels a trial takes, in
+        a statement of their own: not joined to the lock's SELECT, whose snapshot predates its wait for
+        the lock, so it would miss the counters of the transaction it waited for (PostgreSQL, READ
+        COMMITTED; trials were numbered twice)."""
         self.session.flush()
+        read = stats_reads(self.session).get(search_id)
+        if read is not None:
+            return self._with_pending(search_id, read.counts)
         stats = SearchStatsRepository(self.session).get(search_id)
         if stats is None:
-            statement = (
-                select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
-            )
-            return all_states({state: count for state, count in self.session.execute(statement)})
-        counts = Counter(stats.counts)
+            return self._counted(search_id)
+        return self._with_pending(search_id, stats.counts)
+
+    def counts_and_branches(self, search_id: int) -> tuple[dict[str, int], int]:
+        """`counts_by_state` and `branch_count`, in one round trip when the counters row is not read yet."""
+        self.session.flush()
+        if search_id in stats_reads(self.session):
+            return self.counts_by_state(search_id), self.branch_count(search_id)
+        statement = (
+            select(SearchStats, _branches(search_id).scalar_subquery())
+            .where(SearchStats.search_id == search_id)
+            .execution_options(populate_existing=True)
+        )
+        row = self.session.execute(statement).one_or_none()
+        if row is None:
+            return self._counted(search_id), self.branch_count(search_id)
+        stats, branches = row
+        SearchStatsRepository(self.session).remember(stats)
+        return self._with_pending(search_id, stats.counts), int(branches)
+
+    def _with_pending(self, search_id: int, stored: Mapping[str, int]) -> dict[str, int]:
+        counts = Counter(stored)
         change = pending(self.session).get(search_id)
         if change is not None:
             counts.update(change.counts)
         return all_states(counts)
+
+    def _counted(self, search_id: int) -> dict[str, int]:
+        statement = (
+            select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
+        )
+        return all_states({state: count for state, count in self.session.execute(statement)})
 
     def best(self, search_id: int, *, maximize: bool, limit: int) -> Sequence[Trial]:
         order = Trial.value.desc() if maximize else Trial.value.asc()
@@ -232,16 +281,35 @@ class TrialRepository:
         won = self._move(trial_id, TrialState.QUEUED, TrialState.RUNNING, [], values)
         return self.get_fresh(trial_id) if won else None
 
-    def claim_many(self, trial_ids: Sequence[int], worker_id: str, now: datetime) -> list[Trial]:
-        """`claim` for several queued trials in one statement; those still queued are won, in id order."""
-        if not trial_ids:
+    def claim_next(self, search_id: int, limit: int, worker_id: str, now: datetime) -> list[Trial]:
+        """`claim` for up to `limit` of the search's queued trials, oldest first, in one statement; those
+        won, in id order. On PostgreSQL rows another transaction is claiming are passed over (SKIP
+        LOCKED), not waited for; the rows taken are locked by the statement itself, so none is locked and
+        left (hidden from other workers' claims until this transaction ends)."""
+        if limit <= 0:
             return []
-        values = {"worker_id": worker_id, "attempt": Trial.attempt + 1}
+        # A materialized CTE, not `IN (subquery)`: PostgreSQL may rescan a subquery for each row it
+        # updates, and a rescan skips the rows this statement already took (its own row locks) and
+        # returns the next ones, so the LIMIT would not hold.
+        picked = (
+            select(Trial.id)
+            .where(Trial.search_id == search_id, Trial.state == TrialState.QUEUED.value)
+            .order_by(Trial.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # SQLite renders no locking clause: its write lock holds
+            .cte("picked")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
         statement = (
             update(Trial)
-            .where(Trial.id.in_(trial_ids), Trial.state == TrialState.QUEUED.value)
+            .where(Trial.id.in_(select(picked.c.id)), Trial.state == TrialState.QUEUED.value)
             .values(
-                state=TrialState.RUNNING.value, started_at=now, heartbeat_at=now, updated_at=now, **values
+                state=TrialState.RUNNING.value,
+                worker_id=worker_id,
+                attempt=Trial.attempt + 1,
+                started_at=now,
+                heartbeat_at=now,
+                updated_at=now,
             )
             .returning(Trial)
             .execution_options(synchronize_session=False, populate_existing=True)
@@ -253,33 +321,63 @@ class TrialRepository:
             )
         return won
 
-    def still_claimed(self, runs: Sequence[tuple[int, int]]) -> set[int]:
-        """Of these (trial id, attempt) runs, the trials still running that attempt, their rows locked to
-        the end of the transaction (SQLite: its write lock holds them already)."""
-        if not runs:
+    def finish_claimed(self, rows: Sequence[dict[str, Any]]) -> set[int]:
+        """Move each row's trial to the row's `state`, with its other columns (`FINISH_COLUMNS`), if it is
+        still running the row's `attempt`; the ids of those moved. Whatever the number of rows, one
+        `UPDATE ... FROM (VALUES ...) ... RETURNING` on PostgreSQL; on SQLite (in process, its write lock
+        held), a SELECT of the runs still holding their claim and an executemany UPDATE."""
+        if not rows:
             return set()
+        if self.session.get_bind().dialect.name == "postgresql":
+            won = self._finish_from_values(rows)
+        else:
+            won = self._still_claimed([(row["id"], row["attempt"]) for row in rows])
+            finished = [
+                {**{name: row[name] for name in FINISH_COLUMNS}, "run_request": None}
+                for row in rows
+                if row["id"] in won
+            ]
+            if finished:
+                self.session.execute(update(Trial), finished)
+        for row in rows:
+            if row["id"] in won:
+                record_transition(
+                    self.session,
+                    row["search_id"],
+                    TrialState.RUNNING,
+                    row["state"],
+                    row["started_at"],
+                    row["finished_at"],
+                )
+        return won
+
+    def _finish_from_values(self, rows: Sequence[dict[str, Any]]) -> set[int]:
+        columns = ("id", "attempt", *(name for name in FINISH_COLUMNS if name != "id"))
+        table = Trial.__table__.c
+        outcome = values(*(column(name, table[name].type) for name in columns), name="outcome").data(
+            [tuple(row[name] for name in columns) for row in rows]
+        )
+        # Cast: a VALUES column that is NULL in every row has no type PostgreSQL could assign from.
+        assigned = {name: cast(outcome.c[name], table[name].type) for name in columns[2:]}
         statement = (
-            select(Trial.id)
-            .where(tuple_(Trial.id, Trial.attempt).in_(runs), Trial.state == TrialState.RUNNING.value)
-            .with_for_update()
+            update(Trial)
+            .where(
+                Trial.id == outcome.c.id,
+                Trial.attempt == outcome.c.attempt,
+                Trial.state == TrialState.RUNNING.value,
+            )
+            .values(run_request=None, **assigned)  # a pause or stop asked too late: the trial ended first
+            .returning(Trial.id)
+            .execution_options(synchronize_session=False)
+        )
+        return {int(trial_id) for trial_id in self.session.scalars(statement)}
+
+    def _still_claimed(self, runs: Sequence[tuple[int, int]]) -> set[int]:
+        """Of these (trial id, attempt) runs, the trials still running that attempt."""
+        statement = select(Trial.id).where(
+            tuple_(Trial.id, Trial.attempt).in_(runs), Trial.state == TrialState.RUNNING.value
         )
         return set(self.session.scalars(statement))
-
-    def finish_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Move running trials (rows of `still_claimed`, locked) to the `state` each row gives, with its
-        other columns; in one executemany round trip."""
-        if not rows:
-            return
-        self.session.execute(update(Trial), list(rows))
-        for row in rows:
-            record_transition(
-                self.session,
-                row["search_id"],
-                TrialState.RUNNING,
-                row["state"],
-                row["started_at"],
-                row["finished_at"],
-            )
 
     def _move(
         self,
@@ -377,19 +475,6 @@ class TrialRepository:
             .limit(limit)
         )
         return [(row.id, row.attempt, row.objective) for row in self.session.execute(statement)]
-
-    def queued_ids(self, search_id: int, limit: int, *, skip_locked: bool) -> list[int]:
-        """Up to `limit` of the search's queued trials, oldest first; with `skip_locked` (PostgreSQL), rows
-        another transaction is claiming are passed over rather than waited for."""
-        statement = (
-            select(Trial.id)
-            .where(Trial.search_id == search_id, Trial.state == TrialState.QUEUED.value)
-            .order_by(Trial.id)
-            .limit(limit)
-        )
-        if skip_locked:
-            statement = statement.with_for_update(skip_locked=True)
-        return list(self.session.scalars(statement))
 
     def next_queued(self, search_id: int) -> int | None:
         """The id of the search's lowest-numbered queued trial."""
@@ -491,6 +576,11 @@ class TrialRepository:
             )
         )
         return [(int(trial_id), state, value) for trial_id, state, value in self.session.execute(statement)]
+
+
+def _branches(search_id: int) -> Select[int]:
+    """How many of the search's trials are branches (on the `(search_id, parent_trial_id)` index)."""
+    return select(func.count()).where(Trial.search_id == search_id, Trial.parent_trial_id.is_not(None))
 
 
 def _trained_itself(step: int) -> ColumnElement[bool]:

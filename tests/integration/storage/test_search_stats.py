@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
 from app.domain.trial_state import TrialState
+from app.services.ask_tell import advance_search
 from app.services.reconcile import expire_leases
 from app.services.searches import cancel_search
 from app.services.trial_runs import Outcome, claim_trial, finish_trial, release_trial
 from app.settings import Settings
 from app.storage.db import session_scope
-from app.storage.models import utcnow
-from app.storage.repositories import TrialRepository
+from app.storage.models import Trial, utcnow
+from app.storage.repositories import SearchRepository, TrialRepository
 from app.storage.repositories.search_stats import DURATION_BOUNDS, SearchStatsRepository, all_states
 from app.storage.repositories.stats import StatsRepository
 from app.storage.search_stats import pending
@@ -160,3 +162,59 @@ def test_a_search_whose_trials_were_written_around_the_repositories_is_recounted
         SearchStatsRepository(session).rebuild(search.id)
     counts, _ = maintained(database_url, search.id)
     assert counts["cancelled"] == 1 and counts["queued"] == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_counters_another_writer_changed_since_they_were_read_keep_both_changes(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        search, (first, second) = add_search_with_trials(session, n_trials=2)
+    with session_scope(database_url) as reader:
+        assert SearchRepository(reader).get_for_update(search.id) is not None
+        assert TrialRepository(reader).counts_by_state(search.id)["queued"] == 2
+        # A claim needs no search lock: it commits its counters between this read and this commit.
+        with session_scope(database_url) as other:
+            assert TrialRepository(other).claim(first.id, "w2", utcnow()) is not None
+        assert TrialRepository(reader).claim(second.id, "w1", utcnow()) is not None
+    counts, _ = maintained(database_url, search.id)
+    assert counts["running"] == 2 and counts["queued"] == 0
+    assert_counters_agree(database_url, search.id)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_ask_tell_that_waited_for_the_search_lock_counts_what_the_holder_committed(
+    database_url: str,
+) -> None:
+    with session_scope(database_url) as session:
+        search, (first, _) = add_search_with_trials(
+            session, n_trials=2, budget={"max_trials": 6, "max_parallel": 6}
+        )
+    errors: list[BaseException] = []
+
+    def advance_when_the_lock_is_free() -> None:
+        try:
+            with session_scope(database_url) as session:
+                advance_search(session, search.id)  # waits for the holder's lock, then its counters
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    with session_scope(database_url) as holder:
+        assert SearchRepository(holder).get_for_update(search.id) is not None
+        now = utcnow()
+        trial = Trial(
+            search_id=search.id,
+            number=2,
+            params=dict(first.params),
+            seed=2,
+            state="queued",
+            attempt=0,
+            created_at=now,
+            updated_at=now,
+        )
+        TrialRepository(holder).add_many([trial])  # as an ask-tell proposing one trial would
+        waiter = threading.Thread(target=advance_when_the_lock_is_free)
+        waiter.start()
+        time.sleep(0.5)  # the waiter's SELECT ... FOR NO KEY UPDATE is blocked by now
+    waiter.join(timeout=30)
+    assert not errors, errors  # numbered from the counters the holder committed, not from before them
+    assert counted(database_url, search.id)["queued"] == 6
+    assert_counters_agree(database_url, search.id)

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from app.domain.trial_state import TrialState
 from app.services.reconcile import expire_leases
 from app.services.trial_batches import Refill, claim_queued, record_and_refill
-from app.services.trial_runs import DeferredEpoch, Outcome
+from app.services.trial_runs import ClaimedRun, DeferredEpoch, Outcome
 from app.settings import Settings
-from app.storage.db import session_scope
+from app.storage.db import get_engine, session_scope
 from app.storage.models import Event, Trial, TrialMetric, utcnow
 from tests.integration.storage.factories import add_search_with_trials
 from tests.integration.storage.test_search_stats import assert_counters_agree
@@ -131,4 +135,65 @@ def test_a_batch_records_each_result_once_and_skips_runs_whose_claim_was_lost(da
         assert trial is not None and trial.started_at == started and trial.value == 0.1
     assert finishing == {runs[0].trial_id: 1, runs[1].trial_id: 1}
     assert points == {runs[0].trial_id: 1, runs[1].trial_id: 1}
+    assert_counters_agree(database_url, search_id)
+
+
+STATEMENTS_PER_BATCH = 11
+"""What one recording transaction sends to PostgreSQL, whatever its batch: a round trip each (besides
+BEGIN, COMMIT and the pool's pre-ping; bench/record_round_trips.py counts those too). Lock the search;
+update the runs still holding their claim; insert their events and their curve points; read the counters
+and the branch count; store the strategy's state; insert the new trials; prune checkpoints; claim the
+next trials; insert their events; write the counters. (18 before issue 14's round-trip work.)"""
+
+
+@contextmanager
+def statements_sent(database_url: str) -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engine = get_engine(database_url)
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+# On PostgreSQL, where a statement is a round trip (SQLite, in process, inserts rows one at a time when it
+# must return their ids).
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_batch_of_results_is_recorded_in_as_many_statements_as_one_result(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        search, _ = add_search_with_trials(
+            session, n_trials=10, budget={"max_trials": 100, "max_parallel": 10}
+        )
+        search_id = search.id
+    runs = claim(database_url, search_id, "w1", needed=10, extra=0).claimed
+    assert len(runs) == 10
+
+    def completed(run: ClaimedRun) -> Outcome:
+        epoch = DeferredEpoch(step=1, metrics={"dev_accuracy": 0.5}, own_curve={1: 0.5})
+        now = utcnow()  # a chain passes the objective's own times
+        return Outcome(
+            TrialState.COMPLETED, {"dev_accuracy": 0.5}, 0.5, started_at=now, finished_at=now, epochs=(epoch,)
+        )
+
+    sent_for: dict[int, list[str]] = {}
+    for batch in (runs[:1], runs[1:9]):
+        with statements_sent(database_url) as sent, session_scope(database_url) as session:
+            # As a chain asks: the trial its job thread waits for, and more to hold ahead.
+            refill = record_and_refill(
+                session,
+                search_id,
+                [(run, completed(run)) for run in batch],
+                "w1",
+                needed=1,
+                extra=len(batch) - 1,
+            )
+        assert refill.claimed  # the transaction proposed new trials and claimed some
+        sent_for[len(batch)] = sent
+    assert len(sent_for[1]) == len(sent_for[8])
+    assert len(sent_for[8]) <= STATEMENTS_PER_BATCH, sent_for[8]
     assert_counters_agree(database_url, search_id)
