@@ -40,7 +40,7 @@ from typing import Any
 import anyio.to_thread
 import httpx
 import numpy as np
-from sqlalchemy import delete, event, insert
+from sqlalchemy import delete, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -51,7 +51,7 @@ from app.services.api_keys import create_key  # noqa: E402
 from app.services.searches import create_search  # noqa: E402
 from app.services.spec_model import SearchSpec  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from app.storage.db import get_engine, session_scope  # noqa: E402
+from app.storage.db import get_engine, session_scope, statements_sent  # noqa: E402
 from app.storage.migrate import upgrade  # noqa: E402
 from app.storage.models import Trial, Worker, utcnow  # noqa: E402
 from app.storage.repositories.search_stats import SearchStatsRepository  # noqa: E402
@@ -153,22 +153,6 @@ def read_key(database_url: str) -> str:
 
 
 @contextmanager
-def statements_counted(database_url: str) -> Iterator[Counter[str]]:
-    """Counts the statements sent on `database_url`'s engine (the first word of each: SELECT, BEGIN…)."""
-    counted: Counter[str] = Counter()
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        counted[statement.split(None, 1)[0].upper()] += 1
-
-    engine = get_engine(database_url)
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield counted
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
-@contextmanager
 def hops_counted(*, inline: bool) -> Iterator[Counter[str]]:
     """Counts thread-pool hand-offs (anyio.to_thread.run_sync, which Starlette and FastAPI call for sync
     routes and dependencies); `inline` runs them on the event loop, so one thread's profile sees all."""
@@ -255,7 +239,7 @@ def measure(
         # round's CPU time (caches, frequency), so the least is the nearest to the request's own cost.
         rounds = [requests // ROUNDS] * ROUNDS
         cpu_per_round: list[float] = []
-        with statements_counted(database_url) as statements, hops_counted(inline=inline) as hops:
+        with statements_sent(database_url) as sent, hops_counted(inline=inline) as hops:
             wall = time.perf_counter()
             for count in rounds:
                 cpu = time.process_time()
@@ -268,6 +252,7 @@ def measure(
                 cpu_per_round.append((time.process_time() - cpu) / count)
             wall = time.perf_counter() - wall
         done = sum(rounds)
+        statements = Counter(statement.split(None, 1)[0].upper() for statement in sent)
         kinds = ", ".join(f"{kind} {count / done:g}" for kind, count in sorted(statements.items()))
         return Measured(
             1000 * min(cpu_per_round),

@@ -97,6 +97,23 @@ def get_engine(database_url: str) -> Engine:
     return _database(database_url).engine
 
 
+@contextmanager
+def statements_sent(database_url: str) -> Iterator[list[str]]:
+    """The SQL statements this process sends on `database_url`'s engine meanwhile, in order (SQLite's
+    `BEGIN IMMEDIATE` included): on PostgreSQL each is a round trip, which tests and benchmarks count."""
+    sent: list[str] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engine = get_engine(database_url)
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
 def get_session_factory(database_url: str) -> sessionmaker[Session]:
     return _database(database_url).sessions
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from app.services.exports import trials_csv
 from app.services.trial_runs import claim_trial, record_epoch
 from app.settings import Settings
-from app.storage.db import get_engine, read_session_scope, session_scope
+from app.storage.db import get_engine, read_session_scope, session_scope, statements_sent
 from tests.integration.api.results import queued_search, record
 from tests.integration.api.test_listing import every_page
 
@@ -47,21 +44,9 @@ def test_the_search_etag_changes_with_every_trial_transition_and_not_with_heartb
     )
 
 
-@contextmanager
-def selects_counted(settings: Settings) -> Iterator[list[str]]:
-    """The SELECT statements sent to the database meanwhile (not SQLite's BEGIN)."""
-    selects: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.append(statement)
-
-    engine = get_engine(settings.database_url)
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield selects
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+def selects(sent: list[str]) -> list[str]:
+    """The SELECT statements among those sent (not SQLite's BEGIN)."""
+    return [statement for statement in sent if statement.lstrip().upper().startswith("SELECT")]
 
 
 def test_a_poll_reads_the_search_once_with_its_counters(client: TestClient, settings: Settings) -> None:
@@ -72,14 +57,15 @@ def test_a_poll_reads_the_search_once_with_its_counters(client: TestClient, sett
     record(settings, trials[1]["id"], metrics={"dev_accuracy": 0.6}, value=0.6)
     path = f"/searches/{search_id}"
     current = etag(client, path)
-    with selects_counted(settings) as detail:
+    with statements_sent(settings.database_url) as detail:
         assert client.get(path).json()["best"]["id"] == trials[0]["id"]
-    with selects_counted(settings) as not_modified:
+    with statements_sent(settings.database_url) as not_modified:
         assert client.get(path, headers={"If-None-Match": current}).status_code == 304
-    with selects_counted(settings) as page:
+    with statements_sent(settings.database_url) as page:
         listed = client.get(f"{path}/trials", params={"sort": "-dev_accuracy", "limit": 1}).json()
     assert [trial["id"] for trial in listed["items"]] == [trials[0]["id"]] and listed["next_cursor"]
-    assert (len(detail), len(not_modified), len(page)) == (3, 2, 2), (detail, not_modified, page)
+    counted = (selects(detail), selects(not_modified), selects(page))
+    assert tuple(map(len, counted)) == (3, 2, 2), counted
 
 
 def test_a_read_gives_its_connection_back_before_answering_whatever_the_answer(

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.domain.trial_state import TrialState
 from app.services.reconcile import expire_leases
 from app.services.trial_batches import Refill, claim_queued, record_and_refill
 from app.services.trial_runs import ClaimedRun, DeferredEpoch, Outcome
 from app.settings import Settings
-from app.storage.db import get_engine, session_scope
+from app.storage.db import session_scope, statements_sent
 from app.storage.models import Event, Trial, TrialMetric, utcnow
 from tests.integration.storage.factories import add_search_with_trials
 from tests.integration.storage.test_search_stats import assert_counters_agree
@@ -144,21 +141,6 @@ BEGIN, COMMIT and the pool's pre-ping; bench/record_round_trips.py counts those 
 update the runs still holding their claim; insert their events and their curve points; read the counters
 and the branch count; store the strategy's state; insert the new trials; prune checkpoints; claim the
 next trials; insert their events; write the counters. (18 before issue 14's round-trip work.)"""
-
-
-@contextmanager
-def statements_sent(database_url: str) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def note(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    engine = get_engine(database_url)
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 # On PostgreSQL, where a statement is a round trip (SQLite, in process, inserts rows one at a time when it
