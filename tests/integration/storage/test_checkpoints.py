@@ -73,6 +73,7 @@ def test_the_next_attempt_resumes_from_the_checkpoint_keeping_the_curve_up_to_it
         second = claim_trial(session, trial.id, "w2")
         assert second is not None
         steps = sorted({point.step for point in TrialRepository(session).curve(trial.id)})
+    with session_scope(database_url) as session:
         resumed = session.scalars(select(Event).where(Event.kind == "trial_resumed")).one()
 
     assert second.resume is not None
