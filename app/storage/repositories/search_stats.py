@@ -9,11 +9,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, case, exists, func, select, update
 from sqlalchemy.orm import Session, attributes
 
 from app.domain.trial_state import TrialState
-from app.storage.models import Search, SearchStats, Trial
+from app.storage.models import Search, SearchStats, Trial, TrialCheckpoint
 from app.storage.repositories.stats import StatsRepository
 
 DURATION_BOUNDS: tuple[float, ...] = (
@@ -50,6 +50,8 @@ class StatsRead:
     version: int
     counts: dict[str, int]
     durations: dict[str, Any]
+    checkpointed: bool = True
+    """Whether a trial of the search had stored a checkpoint (True: it may have, when unknown)."""
 
 
 _READS = "caviar_search_stats_reads"
@@ -118,7 +120,26 @@ class SearchStatsRepository:
         return row
 
     def remember(self, row: SearchStats) -> None:
-        reads(self.session)[row.search_id] = StatsRead(row.version, dict(row.counts), dict(row.durations))
+        reads(self.session)[row.search_id] = StatsRead(
+            row.version, dict(row.counts), dict(row.durations), row.checkpointed
+        )
+
+    def checkpointed_as_read(self, search_id: int) -> bool:
+        """Whether a trial of the search had stored a checkpoint, by the row this transaction read (no
+        statement); True when it read none."""
+        read = reads(self.session).get(search_id)
+        return read is None or read.checkpointed
+
+    def mark_checkpointed(self, search_id: int) -> None:
+        """Note that a trial of the search stored a checkpoint. Changes the row only the first time, so it
+        then takes no lock and waits for no writer; it bumps no version (no read shows it)."""
+        statement = (
+            update(SearchStats)
+            .where(SearchStats.search_id == search_id, SearchStats.checkpointed.is_(False))
+            .values(checkpointed=True)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.execute(statement)
 
     def apply(self, changes: Mapping[int, PendingStats]) -> None:
         """Add a transaction's changes to their searches' rows, in search id order. A row this transaction
@@ -159,22 +180,30 @@ class SearchStatsRepository:
         return True
 
     def rebuild(self, search_id: int) -> SearchStats:
-        """Recount the search's row from its trials (O(trials)): for rows written in bulk, around the
-        repositories, as benchmarks and imports do."""
+        """Recount the search's row from its trials (O(trials)), and whether one holds a checkpoint: for rows
+        written in bulk, around the repositories, as benchmarks and imports do."""
+        stored = exists().where(TrialCheckpoint.trial_id == Trial.id)
         statement = (
-            select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
+            select(Trial.state, func.count(), func.max(case((stored, 1), else_=0)))
+            .where(Trial.search_id == search_id)
+            .group_by(Trial.state)
         )
-        counts = {str(state): int(count) for state, count in self.session.execute(statement)}
+        rows = self.session.execute(statement).all()
+        counts = {str(state): int(count) for state, count, _ in rows}
+        checkpointed = any(holds for _, _, holds in rows)
         durations = {
             stats.state: stats.histogram()
             for stats in StatsRepository(self.session).trial_durations(DURATION_BOUNDS, [search_id])
         }
         row = self.session.get(SearchStats, search_id)
         if row is None:
-            row = SearchStats(search_id=search_id, version=1, counts=counts, durations=durations)
+            row = SearchStats(
+                search_id=search_id, version=1, counts=counts, durations=durations, checkpointed=checkpointed
+            )
             self.session.add(row)
         else:
             row.counts, row.durations, row.version = counts, durations, row.version + 1
+            row.checkpointed = row.checkpointed or checkpointed
         self.session.flush()
         # Counted from the rows, this transaction's own changes included: not a base to add them to.
         reads(self.session).pop(search_id, None)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.domain.trial_state import TrialState
 from app.services.trial_runs import Outcome, claim_trial, finish_trial, record_epoch, requeue
-from app.storage.db import session_scope
+from app.storage.db import session_scope, statements_sent
 from app.storage.models import Event, TrialCheckpoint
 from app.storage.repositories import CheckpointRepository, TrialRepository
 from tests.integration.storage.factories import add_search_with_trials
@@ -105,6 +105,27 @@ def test_a_finished_trial_loses_its_checkpoint_unless_it_is_the_best(database_ur
         kept = session.scalars(select(TrialCheckpoint.trial_id)).all()
 
     assert kept == [third.trial_id]
+
+
+def test_no_pruning_statement_until_a_trial_of_the_search_stored_a_checkpoint(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        _, trials = add_search_with_trials(session, n_trials=3)
+        runs = [claim_trial(session, trial.id, "w1") for trial in trials]
+    first, second, third = (run for run in runs if run is not None)
+
+    with statements_sent(database_url) as sent, session_scope(database_url) as session:
+        finish_trial(session, first, Outcome(TrialState.COMPLETED, _metrics(0.6), value=0.6))
+    assert sent and not [statement for statement in sent if "DELETE FROM trial_checkpoints" in statement]
+
+    with session_scope(database_url) as session:
+        record_epoch(session, second, 1, _metrics(0.7), {}, b"weights")  # the search's first checkpoint
+    with session_scope(database_url) as session:
+        finish_trial(session, second, Outcome(TrialState.COMPLETED, _metrics(0.7), value=0.7))
+    assert _checkpoint(database_url, second.trial_id) is not None  # the best keeps it
+    # Overtaken by a trial that stored none: pruned all the same.
+    with session_scope(database_url) as session:
+        finish_trial(session, third, Outcome(TrialState.COMPLETED, _metrics(0.8), value=0.8))
+    assert _checkpoint(database_url, second.trial_id) is None
 
 
 def test_a_checkpoint_goes_with_its_trial(database_url: str) -> None:
