@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.domain.checkpoint_retention import steps_to_thin
 from app.storage.repositories import CheckpointRepository, TrialRepository
 from app.storage.repositories.search_stats import SearchStatsRepository
+from app.storage.search_stats import record_checkpoint
 
 DEFAULT_CHECKPOINT_EVERY = 1
 """Epochs between checkpoints when a spec names none: every epoch (0 turns checkpoints off)."""
@@ -83,7 +84,7 @@ def save_checkpoint(
     marks the search (`search_id`, the trial's) as one whose finished trials may leave checkpoints."""
     checkpoints = CheckpointRepository(session)
     checkpoints.save(trial_id, step, attempt, content, now)
-    SearchStatsRepository(session).mark_checkpointed(search_id)
+    record_checkpoint(session, search_id)  # written at commit, after the rows this transaction locks
     session.flush()
     stored = checkpoints.steps(trial_id)
     if len(stored) > CHECKPOINTS_PER_TRIAL:

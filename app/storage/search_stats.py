@@ -47,6 +47,12 @@ def record_transition(
     _record_duration(changes, target, started_at, finished_at)
 
 
+def record_checkpoint(session: Session, search_id: int) -> None:
+    """A trial of `search_id` stored a checkpoint: its row is marked at commit (`search_stats.checkpointed`,
+    with its other changes or, if none, without a new version), last like them."""
+    pending(session).setdefault(search_id, PendingStats()).checkpointed = True
+
+
 def record_insert(session: Session, trial: Trial) -> None:
     changes = pending(session).setdefault(trial.search_id, PendingStats())
     changes.counts[trial.state] += 1

@@ -41,6 +41,12 @@ class PendingStats:
 
     counts: Counter[str] = field(default_factory=Counter)
     durations: list[tuple[str, float]] = field(default_factory=list)
+    checkpointed: bool = False
+    """A trial of the search stored a checkpoint."""
+
+    @property
+    def moved_trials(self) -> bool:
+        return bool(self.counts or self.durations)
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,7 @@ class SearchStatsRepository:
         read = reads(self.session).get(search_id)
         return read is None or read.checkpointed
 
-    def mark_checkpointed(self, search_id: int) -> None:
+    def _mark_checkpointed(self, search_id: int) -> None:
         """Note that a trial of the search stored a checkpoint. Changes the row only the first time, so it
         then takes no lock and waits for no writer; it bumps no version (no read shows it)."""
         statement = (
@@ -148,6 +154,9 @@ class SearchStatsRepository:
         (written before the row existed, or bypassing the repositories) gets it rebuilt."""
         read = reads(self.session)
         for search_id in sorted(changes):
+            if not changes[search_id].moved_trials:  # a checkpoint stored, no trial moved: no new version
+                self._mark_checkpointed(search_id)
+                continue
             seen = read.get(search_id)
             if seen is not None and self._write_over(search_id, seen, changes[search_id]):
                 continue
@@ -159,6 +168,7 @@ class SearchStatsRepository:
                 self.rebuild(search_id)
                 continue
             row.counts, row.durations = added(row.counts, row.durations, changes[search_id])
+            row.checkpointed = row.checkpointed or changes[search_id].checkpointed
             row.version += 1
         self.session.flush()
 
@@ -168,14 +178,25 @@ class SearchStatsRepository:
         statement = (
             update(SearchStats)
             .where(SearchStats.search_id == search_id, SearchStats.version == seen.version)
-            .values(counts=counts, durations=durations, version=seen.version + 1)
+            .values(
+                counts=counts,
+                durations=durations,
+                version=seen.version + 1,
+                checkpointed=seen.checkpointed or change.checkpointed,
+            )
             .execution_options(synchronize_session=False)
         )
         if int(self.session.execute(statement).rowcount) != 1:  # type: ignore[attr-defined]
             return False
         row = self.session.identity_map.get(self.session.identity_key(SearchStats, search_id))
         if isinstance(row, SearchStats):  # the loaded row, as now stored
-            for name, value in (("counts", counts), ("durations", durations), ("version", seen.version + 1)):
+            written = {
+                "counts": counts,
+                "durations": durations,
+                "version": seen.version + 1,
+                "checkpointed": seen.checkpointed or change.checkpointed,
+            }
+            for name, value in written.items():
                 attributes.set_committed_value(row, name, value)
         return True
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.domain.trial_state import TrialState
 from app.services.trial_runs import Outcome, claim_trial, finish_trial, record_epoch, requeue
 from app.storage.db import session_scope, statements_sent
-from app.storage.models import Event, TrialCheckpoint
+from app.storage.models import Event, SearchStats, TrialCheckpoint
 from app.storage.repositories import CheckpointRepository, TrialRepository
 from tests.integration.storage.factories import add_search_with_trials
 from workers.dataset_cache import DatasetCache
@@ -107,6 +107,13 @@ def test_a_finished_trial_loses_its_checkpoint_unless_it_is_the_best(database_ur
     assert kept == [third.trial_id]
 
 
+def _stats(database_url: str, search_id: int) -> tuple[int, bool]:
+    with session_scope(database_url) as session:
+        row = session.get(SearchStats, search_id)
+        assert row is not None
+        return row.version, row.checkpointed
+
+
 def test_no_pruning_statement_until_a_trial_of_the_search_stored_a_checkpoint(database_url: str) -> None:
     with session_scope(database_url) as session:
         _, trials = add_search_with_trials(session, n_trials=3)
@@ -117,8 +124,11 @@ def test_no_pruning_statement_until_a_trial_of_the_search_stored_a_checkpoint(da
         finish_trial(session, first, Outcome(TrialState.COMPLETED, _metrics(0.6), value=0.6))
     assert sent and not [statement for statement in sent if "DELETE FROM trial_checkpoints" in statement]
 
+    version, marked = _stats(database_url, second.search_id)
+    assert not marked
     with session_scope(database_url) as session:
         record_epoch(session, second, 1, _metrics(0.7), {}, b"weights")  # the search's first checkpoint
+    assert _stats(database_url, second.search_id) == (version, True)  # marked, no new version (ETag)
     with session_scope(database_url) as session:
         finish_trial(session, second, Outcome(TrialState.COMPLETED, _metrics(0.7), value=0.7))
     assert _checkpoint(database_url, second.trial_id) is not None  # the best keeps it
