@@ -173,29 +173,23 @@ class SearchStatsRepository:
         self.session.flush()
 
     def _write_over(self, search_id: int, seen: StatsRead, change: PendingStats) -> bool:
-        """Write `seen` plus `change` if the row is still at `seen`'s version; whether it was."""
+        """Write `seen` plus `change` if the row is still at `seen`'s version; whether it was. The mark of
+        a stored checkpoint is only ever set: another transaction may have set it since the read (a mark
+        takes no new version), and writing the value read back would undo it."""
         counts, durations = added(seen.counts, seen.durations, change)
+        written: dict[str, Any] = {"counts": counts, "durations": durations, "version": seen.version + 1}
+        if change.checkpointed:
+            written["checkpointed"] = True
         statement = (
             update(SearchStats)
             .where(SearchStats.search_id == search_id, SearchStats.version == seen.version)
-            .values(
-                counts=counts,
-                durations=durations,
-                version=seen.version + 1,
-                checkpointed=seen.checkpointed or change.checkpointed,
-            )
+            .values(**written)
             .execution_options(synchronize_session=False)
         )
         if int(self.session.execute(statement).rowcount) != 1:  # type: ignore[attr-defined]
             return False
         row = self.session.identity_map.get(self.session.identity_key(SearchStats, search_id))
         if isinstance(row, SearchStats):  # the loaded row, as now stored
-            written = {
-                "counts": counts,
-                "durations": durations,
-                "version": seen.version + 1,
-                "checkpointed": seen.checkpointed or change.checkpointed,
-            }
             for name, value in written.items():
                 attributes.set_committed_value(row, name, value)
         return True

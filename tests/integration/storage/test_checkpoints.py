@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.domain.trial_state import TrialState
@@ -136,6 +137,23 @@ def test_no_pruning_statement_until_a_trial_of_the_search_stored_a_checkpoint(da
     with session_scope(database_url) as session:
         finish_trial(session, third, Outcome(TrialState.COMPLETED, _metrics(0.8), value=0.8))
     assert _checkpoint(database_url, second.trial_id) is None
+
+
+# SQLite: the reading transaction holds the write lock, so no checkpoint can be stored meanwhile.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_checkpoint_mark_made_after_a_writer_read_the_counters_survives_its_write(
+    database_url: str,
+) -> None:
+    with session_scope(database_url) as session:
+        _, (first, second) = add_search_with_trials(session, n_trials=2)
+        run = claim_trial(session, first.id, "w1")
+    assert run is not None
+    with session_scope(database_url) as writer:
+        TrialRepository(writer).counts_by_state(run.search_id)  # read unmarked, written over at commit
+        with session_scope(database_url) as session:
+            record_epoch(session, run, 1, _metrics(0.5), {}, b"weights")  # marks, with no new version
+        assert claim_trial(writer, second.id, "w2") is not None
+    assert _stats(database_url, run.search_id)[1]
 
 
 def test_a_checkpoint_goes_with_its_trial(database_url: str) -> None:
