@@ -3,8 +3,9 @@
 On PostgreSQL the two workers' recorders take turns on the search row, so what a recording transaction
 costs is mostly its round trips. This counts them for `record_and_refill` (the recorder's transaction in
 workers/chain.py) on the zero-cost search bench/throughput.py runs, at several batch sizes: statements
-sent, plus the connection's pre-ping, BEGIN and COMMIT (psycopg sends BEGIN on its own before the first
-statement). The counts do not depend on the machine's load.
+sent, plus BEGIN and COMMIT (psycopg sends BEGIN on its own before the first statement) and any ping of a
+pooled connection (app/storage/db.py pings one only if the server closed it or it sat idle). The counts
+do not depend on the machine's load.
 
     .venv/bin/python bench/record_round_trips.py [--backend postgresql|sqlite] [--statements]
 """

@@ -5,6 +5,10 @@ Policy (docs/operations.md): a trial keeps up to `CHECKPOINTS_PER_TRIAL` checkpo
 the search's finished trials are deleted except the best trial's and the pinned ones; a best trial that is
 overtaken loses its unpinned checkpoints then. A search thus keeps at most `CHECKPOINTS_PER_TRIAL` per
 queued or running trial, plus as many for its best trial, plus one per step a branch started from.
+
+A search whose trials never stored a checkpoint (a cheap objective's, most often) has nothing to prune:
+the first checkpoint a trial of it stores marks its counters row (`search_stats.checkpointed`), and a
+transaction that finishes trials of a search still running without that mark sends no DELETE.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from app.domain.checkpoint_retention import steps_to_thin
 from app.storage.repositories import CheckpointRepository, TrialRepository
+from app.storage.repositories.search_stats import SearchStatsRepository
+from app.storage.search_stats import record_checkpoint
 
 DEFAULT_CHECKPOINT_EVERY = 1
 """Epochs between checkpoints when a spec names none: every epoch (0 turns checkpoints off)."""
@@ -63,13 +69,22 @@ def resume_point(session: Session, trial_id: int) -> ResumePoint | None:
 
 
 def save_checkpoint(
-    session: Session, trial_id: int, attempt: int, step: int, content: bytes, now: datetime
+    session: Session,
+    trial_id: int,
+    attempt: int,
+    step: int,
+    content: bytes,
+    now: datetime,
+    *,
+    search_id: int,
 ) -> None:
     """Store the trial's latest checkpoint. Only call it in a transaction where `attempt` was shown to hold
     the claim (`TrialRepository.touch_lease` returned True), so a run presumed dead can't overwrite a newer
-    attempt's checkpoint. Thins the trial's checkpoints to `CHECKPOINTS_PER_TRIAL` besides pinned ones."""
+    attempt's checkpoint. Thins the trial's checkpoints to `CHECKPOINTS_PER_TRIAL` besides pinned ones, and
+    marks the search (`search_id`, the trial's) as one whose finished trials may leave checkpoints."""
     checkpoints = CheckpointRepository(session)
     checkpoints.save(trial_id, step, attempt, content, now)
+    record_checkpoint(session, search_id)  # written at commit, after the rows this transaction locks
     session.flush()
     stored = checkpoints.steps(trial_id)
     if len(stored) > CHECKPOINTS_PER_TRIAL:
@@ -82,3 +97,15 @@ def save_checkpoint(
 def prune_checkpoints(session: Session, search_id: int, *, maximize: bool) -> int:
     """Apply the pruning policy after a trial of the search finished; returns the checkpoints deleted."""
     return CheckpointRepository(session).prune_finished(search_id, maximize=maximize)
+
+
+def prune_after_results(session: Session, search_id: int, *, maximize: bool, still_running: bool) -> int:
+    """`prune_checkpoints` after trials of the search finished in this transaction (`still_running`: the
+    search runs on, so none was cancelled with it), with no statement at all when the counters row this
+    transaction read says no trial of the search ever stored a checkpoint. That read came after the
+    trials finished, and a checkpoint is stored (and the row marked) under its trial's claim, in a
+    transaction that finishing the trial waits for; a mark it missed all the same (read earlier) only
+    puts the pruning off to the search's next result."""
+    if still_running and not SearchStatsRepository(session).checkpointed_as_read(search_id):
+        return 0
+    return prune_checkpoints(session, search_id, maximize=maximize)

@@ -120,7 +120,9 @@ def pause_run(
     if trial is None or (trial.run_request or {}).get("action") != "pause":
         to_enqueue = requeue(session, run.search_id, run.trial_id, run.attempt, reason="pause called off")
         if to_enqueue and checkpoint is not None:
-            save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
+            save_checkpoint(
+                session, run.trial_id, run.attempt, step, checkpoint, now, search_id=run.search_id
+            )
         return to_enqueue
     paused = trials.transition(
         run.trial_id,
@@ -135,7 +137,7 @@ def pause_run(
     if not paused:
         return []
     if checkpoint is not None:
-        save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
+        save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now, search_id=run.search_id)
     EventRepository(session).add(
         run.search_id,
         "trial_paused",

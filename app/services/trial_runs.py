@@ -19,7 +19,7 @@ from app.services.checkpoints import (
     DEFAULT_CHECKPOINT_EVERY,
     ResumePoint,
     checkpoint_due,
-    prune_checkpoints,
+    prune_after_results,
     resume_point,
     save_checkpoint,
 )
@@ -209,7 +209,7 @@ def record_epoch(
         return EpochVerdict(claim_lost=True)
     controls, run_request = tuple(renewal.controls), renewal.run_request
     if checkpoint is not None:
-        save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now)
+        save_checkpoint(session, run.trial_id, run.attempt, step, checkpoint, now, search_id=run.search_id)
     values = store_point(trials, EventRepository(session), run, step, metrics, replaces=replaces)
     if search is not None and run.pbt is not None and search.state == SearchState.RUNNING:
         jobs = exploit_if_bottom(
@@ -325,7 +325,8 @@ def advance_after_results(
     running = search is not None and search.state == SearchState.RUNNING
     to_enqueue = advance_search(session, search_id, utcnow(), locked=search) if running else []
     # After advancing: a search that failed just now cancelled its other trials, whose checkpoints go too.
-    prune_checkpoints(session, search_id, maximize=maximize)
+    still_running = running and search is not None and search.state == SearchState.RUNNING
+    prune_after_results(session, search_id, maximize=maximize, still_running=still_running)
     return to_enqueue
 
 

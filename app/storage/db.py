@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.storage import json_text
 
@@ -20,6 +24,11 @@ POOL_TIMEOUT_SECONDS = 5.0
 """How long a request waits for a free pooled connection before the API answers 503 + Retry-After
 (SQLAlchemy's default is 30 s, long enough for a burst of requests to look like a frozen API)."""
 READ_ONLY_OPTION = "caviar_read_only"
+IDLE_PING_SECONDS = 30.0
+"""A pooled PostgreSQL connection left unused this long is pinged before it is handed out (something
+between here and the server may have dropped it without a word); one used more recently only when the
+server has closed it (see `_replace_closed_connections`)."""
+_CHECKED_IN_AT = "caviar_checked_in_at"
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -42,6 +51,46 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _replace_closed_connections(engine: Engine) -> None:
+    """What `pool_pre_ping` does, without its round trip on every checkout (one of the dozen of a worker's
+    recording transaction): a pooled connection is handed out unpinged unless the server has sent
+    something on it while it sat idle, which it only does to close it (restarted, or the backend ended:
+    its last message, then end of file), or it sat idle for `IDLE_PING_SECONDS`. Those are pinged, and a
+    dead one invalidates the pool (the others predate the same restart) and is replaced, as a failed
+    pre-ping does. Looking costs a `poll()` of the socket, no round trip."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None:
+            return  # connected just now (a reconnection clears `info`)
+        idle = time.monotonic() - checked_in_at
+        if idle < IDLE_PING_SECONDS and not _server_has_spoken(dbapi_connection):
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise InvalidatePoolError(f"pooled connection found closed: {error}") from error
+        if not alive:
+            raise InvalidatePoolError("pooled connection found closed")
+
+
+def _server_has_spoken(dbapi_connection: Any) -> bool:
+    """Whether the socket of an idle connection has input waiting (or is gone): on an idle connection the
+    server says nothing unless it closes it."""
+    try:
+        descriptor = dbapi_connection.fileno()
+    except Exception:
+        return True  # closed already: the ping will tell
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _create_parent_directory(database_url: str) -> None:
@@ -73,12 +122,12 @@ def _database(database_url: str) -> _Database:
     else:
         engine = create_engine(
             database_url,
-            pool_pre_ping=True,
             pool_size=5,
             max_overflow=10,
             pool_timeout=POOL_TIMEOUT_SECONDS,
             json_deserializer=json_text.loads,
         )
+        _replace_closed_connections(engine)
     # json_deserializer (both backends; psycopg is handed it): JSON columns decoded by orjson, exactly as
     # json.loads would (json_text.loads falls back to it): json.loads took a fifth of the CPU of a page of
     # 100 trials on PostgreSQL.

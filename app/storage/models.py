@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -179,6 +181,13 @@ class SearchStats(Base):
         JSON,
         doc="Per final state: {count, sum (seconds), buckets (cumulative counts at DURATION_BOUNDS)} of "
         "finished_at - started_at.",
+    )
+    checkpointed: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        doc="Whether a trial of the search has stored a checkpoint (never unset): until one has, a finished "
+        "trial leaves no checkpoint to prune.",
     )
 
 

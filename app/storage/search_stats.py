@@ -6,7 +6,8 @@ from `TrialRepository`, which knows each one's source state) and written last, i
 search by search in id order: one UPDATE conditional on the version the transaction read (its budget
 arithmetic did), or, if it read none or another writer came between, a locked read and an UPDATE. So
 the lock order stays search row, then trial rows, then stats rows, and two transactions never wait on
-each other's stats rows in a cycle. A rollback discards them.
+each other's stats rows in a cycle. A rollback discards them. The transaction's events
+(app/storage/repositories/events.py) go out in the same hook, in one INSERT just before the counters.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from app.domain.trial_state import TERMINAL_STATES
 from app.storage.models import Trial
+from app.storage.repositories.events import discard_pending as discard_pending_events
+from app.storage.repositories.events import write_pending as write_pending_events
 from app.storage.repositories.search_stats import PendingStats, SearchStatsRepository, forget_reads
 
 _PENDING = "caviar_pending_search_stats"
@@ -42,6 +45,12 @@ def record_transition(
     changes.counts[source] -= 1
     changes.counts[target] += 1
     _record_duration(changes, target, started_at, finished_at)
+
+
+def record_checkpoint(session: Session, search_id: int) -> None:
+    """A trial of `search_id` stored a checkpoint: its row is marked at commit (`search_stats.checkpointed`,
+    with its other changes or, if none, without a new version), last like them."""
+    pending(session).setdefault(search_id, PendingStats()).checkpointed = True
 
 
 def record_insert(session: Session, trial: Trial) -> None:
@@ -69,6 +78,8 @@ def _write_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: the outer transaction writes them, last
     session.flush()
+    # The transaction's events in one INSERT, before the counters, whose rows stay the last locked.
+    write_pending_events(session)
     changes = session.info.pop(_PENDING, None)
     if changes:
         SearchStatsRepository(session).apply(changes)
@@ -78,4 +89,5 @@ def _write_pending(session: Session) -> None:
 def _discard_pending(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        discard_pending_events(session)
         forget_reads(session)

@@ -1,4 +1,10 @@
-"""The append-only event log of searches."""
+"""The append-only event log of searches.
+
+A transaction's events are kept on its session and written together, in one INSERT, as it commits
+(`write_pending`, called by the commit hook in app/storage/search_stats.py), not with whatever flush
+comes first: a worker's recording transaction would otherwise send its outcomes' events and its claims'
+events in two statements. So they are not visible to the reads of the transaction that adds them.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from app.storage.models import Event
+
+_PENDING = "caviar_pending_events"
+
+
+def write_pending(session: Session) -> None:
+    """Insert the events the session's transaction added, in the order added, in one statement."""
+    rows: list[dict[str, Any]] | None = session.info.pop(_PENDING, None)
+    if rows:
+        session.execute(insert(Event), rows)
+
+
+def discard_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 class EventRepository:
@@ -17,7 +36,13 @@ class EventRepository:
         self.session = session
 
     def add(self, search_id: int, kind: str, *, trial_id: int | None = None, **payload: Any) -> None:
-        self.session.add(Event(search_id=search_id, kind=kind, trial_id=trial_id, payload=payload))
+        """Log an event, written when the transaction commits (see the module's docstring)."""
+        if self.session.in_nested_transaction():
+            # Flushed with the savepoint, so that rolling it back drops the event too.
+            self.session.add(Event(search_id=search_id, kind=kind, trial_id=trial_id, payload=payload))
+            return
+        pending: list[dict[str, Any]] = self.session.info.setdefault(_PENDING, [])
+        pending.append({"search_id": search_id, "kind": kind, "trial_id": trial_id, "payload": payload})
 
     def resumes_of(self, trial_id: int) -> list[tuple[datetime, dict[str, Any]]]:
         """(when, payload) of the trial's `trial_resumed` events, oldest first (a partial index's read)."""

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, case, exists, func, select, update
 from sqlalchemy.orm import Session, attributes
 
 from app.domain.trial_state import TrialState
-from app.storage.models import Search, SearchStats, Trial
+from app.storage.models import Search, SearchStats, Trial, TrialCheckpoint
 from app.storage.repositories.stats import StatsRepository
 
 DURATION_BOUNDS: tuple[float, ...] = (
@@ -41,6 +41,12 @@ class PendingStats:
 
     counts: Counter[str] = field(default_factory=Counter)
     durations: list[tuple[str, float]] = field(default_factory=list)
+    checkpointed: bool = False
+    """A trial of the search stored a checkpoint."""
+
+    @property
+    def moved_trials(self) -> bool:
+        return bool(self.counts or self.durations)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class StatsRead:
     version: int
     counts: dict[str, int]
     durations: dict[str, Any]
+    checkpointed: bool = True
+    """Whether a trial of the search had stored a checkpoint (True: it may have, when unknown)."""
 
 
 _READS = "caviar_search_stats_reads"
@@ -118,7 +126,26 @@ class SearchStatsRepository:
         return row
 
     def remember(self, row: SearchStats) -> None:
-        reads(self.session)[row.search_id] = StatsRead(row.version, dict(row.counts), dict(row.durations))
+        reads(self.session)[row.search_id] = StatsRead(
+            row.version, dict(row.counts), dict(row.durations), row.checkpointed
+        )
+
+    def checkpointed_as_read(self, search_id: int) -> bool:
+        """Whether a trial of the search had stored a checkpoint, by the row this transaction read (no
+        statement); True when it read none."""
+        read = reads(self.session).get(search_id)
+        return read is None or read.checkpointed
+
+    def _mark_checkpointed(self, search_id: int) -> None:
+        """Note that a trial of the search stored a checkpoint. Changes the row only the first time, so it
+        then takes no lock and waits for no writer; it bumps no version (no read shows it)."""
+        statement = (
+            update(SearchStats)
+            .where(SearchStats.search_id == search_id, SearchStats.checkpointed.is_(False))
+            .values(checkpointed=True)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.execute(statement)
 
     def apply(self, changes: Mapping[int, PendingStats]) -> None:
         """Add a transaction's changes to their searches' rows, in search id order. A row this transaction
@@ -127,6 +154,9 @@ class SearchStatsRepository:
         (written before the row existed, or bypassing the repositories) gets it rebuilt."""
         read = reads(self.session)
         for search_id in sorted(changes):
+            if not changes[search_id].moved_trials:  # a checkpoint stored, no trial moved: no new version
+                self._mark_checkpointed(search_id)
+                continue
             seen = read.get(search_id)
             if seen is not None and self._write_over(search_id, seen, changes[search_id]):
                 continue
@@ -138,43 +168,57 @@ class SearchStatsRepository:
                 self.rebuild(search_id)
                 continue
             row.counts, row.durations = added(row.counts, row.durations, changes[search_id])
+            row.checkpointed = row.checkpointed or changes[search_id].checkpointed
             row.version += 1
         self.session.flush()
 
     def _write_over(self, search_id: int, seen: StatsRead, change: PendingStats) -> bool:
-        """Write `seen` plus `change` if the row is still at `seen`'s version; whether it was."""
+        """Write `seen` plus `change` if the row is still at `seen`'s version; whether it was. The mark of
+        a stored checkpoint is only ever set: another transaction may have set it since the read (a mark
+        takes no new version), and writing the value read back would undo it."""
         counts, durations = added(seen.counts, seen.durations, change)
+        written: dict[str, Any] = {"counts": counts, "durations": durations, "version": seen.version + 1}
+        if change.checkpointed:
+            written["checkpointed"] = True
         statement = (
             update(SearchStats)
             .where(SearchStats.search_id == search_id, SearchStats.version == seen.version)
-            .values(counts=counts, durations=durations, version=seen.version + 1)
+            .values(**written)
             .execution_options(synchronize_session=False)
         )
         if int(self.session.execute(statement).rowcount) != 1:  # type: ignore[attr-defined]
             return False
         row = self.session.identity_map.get(self.session.identity_key(SearchStats, search_id))
         if isinstance(row, SearchStats):  # the loaded row, as now stored
-            for name, value in (("counts", counts), ("durations", durations), ("version", seen.version + 1)):
+            for name, value in written.items():
                 attributes.set_committed_value(row, name, value)
         return True
 
     def rebuild(self, search_id: int) -> SearchStats:
-        """Recount the search's row from its trials (O(trials)): for rows written in bulk, around the
-        repositories, as benchmarks and imports do."""
+        """Recount the search's row from its trials (O(trials)), and whether one holds a checkpoint: for rows
+        written in bulk, around the repositories, as benchmarks and imports do."""
+        stored = exists().where(TrialCheckpoint.trial_id == Trial.id)
         statement = (
-            select(Trial.state, func.count()).where(Trial.search_id == search_id).group_by(Trial.state)
+            select(Trial.state, func.count(), func.max(case((stored, 1), else_=0)))
+            .where(Trial.search_id == search_id)
+            .group_by(Trial.state)
         )
-        counts = {str(state): int(count) for state, count in self.session.execute(statement)}
+        rows = self.session.execute(statement).all()
+        counts = {str(state): int(count) for state, count, _ in rows}
+        checkpointed = any(holds for _, _, holds in rows)
         durations = {
             stats.state: stats.histogram()
             for stats in StatsRepository(self.session).trial_durations(DURATION_BOUNDS, [search_id])
         }
         row = self.session.get(SearchStats, search_id)
         if row is None:
-            row = SearchStats(search_id=search_id, version=1, counts=counts, durations=durations)
+            row = SearchStats(
+                search_id=search_id, version=1, counts=counts, durations=durations, checkpointed=checkpointed
+            )
             self.session.add(row)
         else:
             row.counts, row.durations, row.version = counts, durations, row.version + 1
+            row.checkpointed = row.checkpointed or checkpointed
         self.session.flush()
         # Counted from the rows, this transaction's own changes included: not a base to add them to.
         reads(self.session).pop(search_id, None)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.domain.trial_state import TrialState
 from app.services.trial_runs import Outcome, claim_trial, finish_trial, record_epoch, requeue
-from app.storage.db import session_scope
-from app.storage.models import Event, TrialCheckpoint
+from app.storage.db import session_scope, statements_sent
+from app.storage.models import Event, SearchStats, TrialCheckpoint
 from app.storage.repositories import CheckpointRepository, TrialRepository
 from tests.integration.storage.factories import add_search_with_trials
 from workers.dataset_cache import DatasetCache
@@ -73,6 +74,7 @@ def test_the_next_attempt_resumes_from_the_checkpoint_keeping_the_curve_up_to_it
         second = claim_trial(session, trial.id, "w2")
         assert second is not None
         steps = sorted({point.step for point in TrialRepository(session).curve(trial.id)})
+    with session_scope(database_url) as session:
         resumed = session.scalars(select(Event).where(Event.kind == "trial_resumed")).one()
 
     assert second.resume is not None
@@ -104,6 +106,54 @@ def test_a_finished_trial_loses_its_checkpoint_unless_it_is_the_best(database_ur
         kept = session.scalars(select(TrialCheckpoint.trial_id)).all()
 
     assert kept == [third.trial_id]
+
+
+def _stats(database_url: str, search_id: int) -> tuple[int, bool]:
+    with session_scope(database_url) as session:
+        row = session.get(SearchStats, search_id)
+        assert row is not None
+        return row.version, row.checkpointed
+
+
+def test_no_pruning_statement_until_a_trial_of_the_search_stored_a_checkpoint(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        _, trials = add_search_with_trials(session, n_trials=3)
+        runs = [claim_trial(session, trial.id, "w1") for trial in trials]
+    first, second, third = (run for run in runs if run is not None)
+
+    with statements_sent(database_url) as sent, session_scope(database_url) as session:
+        finish_trial(session, first, Outcome(TrialState.COMPLETED, _metrics(0.6), value=0.6))
+    assert sent and not [statement for statement in sent if "DELETE FROM trial_checkpoints" in statement]
+
+    version, marked = _stats(database_url, second.search_id)
+    assert not marked
+    with session_scope(database_url) as session:
+        record_epoch(session, second, 1, _metrics(0.7), {}, b"weights")  # the search's first checkpoint
+    assert _stats(database_url, second.search_id) == (version, True)  # marked, no new version (ETag)
+    with session_scope(database_url) as session:
+        finish_trial(session, second, Outcome(TrialState.COMPLETED, _metrics(0.7), value=0.7))
+    assert _checkpoint(database_url, second.trial_id) is not None  # the best keeps it
+    # Overtaken by a trial that stored none: pruned all the same.
+    with session_scope(database_url) as session:
+        finish_trial(session, third, Outcome(TrialState.COMPLETED, _metrics(0.8), value=0.8))
+    assert _checkpoint(database_url, second.trial_id) is None
+
+
+# SQLite: the reading transaction holds the write lock, so no checkpoint can be stored meanwhile.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_checkpoint_mark_made_after_a_writer_read_the_counters_survives_its_write(
+    database_url: str,
+) -> None:
+    with session_scope(database_url) as session:
+        _, (first, second) = add_search_with_trials(session, n_trials=2)
+        run = claim_trial(session, first.id, "w1")
+    assert run is not None
+    with session_scope(database_url) as writer:
+        TrialRepository(writer).counts_by_state(run.search_id)  # read unmarked, written over at commit
+        with session_scope(database_url) as session:
+            record_epoch(session, run, 1, _metrics(0.5), {}, b"weights")  # marks, with no new version
+        assert claim_trial(writer, second.id, "w2") is not None
+    assert _stats(database_url, run.search_id)[1]
 
 
 def test_a_checkpoint_goes_with_its_trial(database_url: str) -> None:

@@ -135,12 +135,14 @@ def test_a_batch_records_each_result_once_and_skips_runs_whose_claim_was_lost(da
     assert_counters_agree(database_url, search_id)
 
 
-STATEMENTS_PER_BATCH = 11
+STATEMENTS_PER_BATCH = 9
 """What one recording transaction sends to PostgreSQL, whatever its batch: a round trip each (besides
-BEGIN, COMMIT and the pool's pre-ping; bench/record_round_trips.py counts those too). Lock the search;
-update the runs still holding their claim; insert their events and their curve points; read the counters
-and the branch count; store the strategy's state; insert the new trials; prune checkpoints; claim the
-next trials; insert their events; write the counters. (18 before issue 14's round-trip work.)"""
+BEGIN and COMMIT; bench/record_round_trips.py counts those too). Lock the search;
+update the runs still holding their claim; insert their curve points; read the counters and the branch
+count; store the strategy's state; insert the new trials; claim the next trials; insert the
+transaction's events (the results' and the claims', in one statement); write the counters. (Pruning
+checkpoints adds a DELETE once a trial of the search has stored one; 18 before issue 14's round-trip
+work.)"""
 
 
 # On PostgreSQL, where a statement is a round trip (SQLite, in process, inserts rows one at a time when it
