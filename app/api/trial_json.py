@@ -1,10 +1,10 @@
 """A trial's JSON as `TrialOut` writes it; for the rows of a page of trials, without building the model.
 
 Validating and dumping a `TrialOut` cost about 25 µs a trial, most of a page's CPU. A listed row already
-holds `TrialOut`'s fields, in its order, as values of its types or, for timestamps, as the text pydantic
-writes (by the database: `ListedTrial`): orjson writes those exactly as pydantic does (floats as their
-shortest round trip, NaN and infinities as `null`, strings with the same escapes), checked byte for byte
-on both databases in tests/integration/api/test_trial_pages_json.py.
+holds `TrialOut`'s fields, in its order, as values of its types: orjson writes those exactly as pydantic
+does (floats as their shortest round trip, NaN and infinities as `null`, UTC timestamps with `Z`, strings
+with the same escapes), checked byte for byte on both databases in
+tests/integration/api/test_trial_pages_json.py.
 """
 
 from __future__ import annotations

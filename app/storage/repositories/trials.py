@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Result,
     Select,
+    String,
     Text,
     and_,
     cast,
@@ -30,7 +31,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sources_of
-from app.storage.iso_text import utc_iso_text
 from app.storage.models import IdType, Search, SearchStats, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
 from app.storage.repositories.search_stats import reads as stats_reads
@@ -603,4 +603,10 @@ def _export_column(column: Any, dialect: str) -> Any:
         return cast(column, Text).label(column.key)
     if not isinstance(column.type, UTCDateTime):
         return column
-    return utc_iso_text(column, dialect, "+00:00").label(column.key)
+    if dialect == "sqlite":
+        # SQLAlchemy stores naive UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite.
+        text = func.replace(column, " ", "T", type_=String).concat("+00:00")
+    else:
+        text = func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"', type_=String)
+    # isoformat() leaves out the fraction of a whole second.
+    return func.replace(text, ".000000+", "+", type_=String).label(column.key)
