@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import os
 import pstats
 import sys
@@ -36,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio.to_thread
 import httpx
@@ -74,6 +76,8 @@ class Read:
     expect: int = 200
     conditional: bool = False
     """Send the ETag of a first answer as If-None-Match (a poll of an unchanged search)."""
+    pages_in: int = 0
+    """Read the page this many pages in, with the `next_cursor` the pages before it answered."""
 
 
 def reads(search_id: int) -> list[Read]:
@@ -86,8 +90,10 @@ def reads(search_id: int) -> list[Read]:
             "sort=-loss&limit=20",
         ),
         Read("  the same, 100 a page", f"/searches/{search_id}/trials", "sort=-loss"),
+        Read("  the same, 100 a page, 10th page", f"/searches/{search_id}/trials", "sort=-loss", pages_in=9),
         Read("GET /searches/{id}/best?k=5", f"/searches/{search_id}/best", "k=5"),
         Read("GET /trials?sort=-loss&objective=quadratic", "/trials", "sort=-loss&objective=quadratic"),
+        Read("  the same, 10th page", "/trials", "sort=-loss&objective=quadratic", pages_in=9),
         Read("GET /metrics", "/metrics"),
     ]
 
@@ -174,7 +180,7 @@ def hops_counted(*, inline: bool) -> Iterator[Counter[str]]:
 
 async def asgi_get(
     app: Any, path: str, query: str, headers: list[tuple[bytes, bytes]]
-) -> tuple[int, dict[bytes, bytes]]:
+) -> tuple[int, dict[bytes, bytes], bytes]:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -191,6 +197,7 @@ async def asgi_get(
         "state": {},
     }
     started: dict[str, Any] = {}
+    body: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -198,9 +205,28 @@ async def asgi_get(
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             started.update(message)
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    return started["status"], dict(started.get("headers", []))
+    return started["status"], dict(started.get("headers", [])), b"".join(body)
+
+
+def next_page_query(read: Read, status: int, body: bytes) -> str:
+    """`read.query` with the cursor of the page after the answer `body`."""
+    cursor = json.loads(body)["next_cursor"] if status == 200 else None
+    if cursor is None:
+        raise SystemExit(f"{read.path}?{read.query}: {status}, no page {read.pages_in + 1}")
+    return f"{read.query}&{urlencode({'cursor': cursor})}"
+
+
+async def later_page_query(app: Any, read: Read, headers: list[tuple[bytes, bytes]]) -> str:
+    """`read.query` with the cursor of its page `read.pages_in` pages in."""
+    query = read.query
+    for _ in range(read.pages_in):
+        status, _, body = await asgi_get(app, read.path, query, headers)
+        query = next_page_query(read, status, body)
+    return query
 
 
 @dataclass(frozen=True)
@@ -224,14 +250,15 @@ def measure(
 ) -> Measured:
     async def run() -> Measured:
         headers = list(auth)
+        query = await later_page_query(app, read, headers)
         if read.conditional:
-            _, first = await asgi_get(app, read.path, read.query, headers)
+            _, first, _ = await asgi_get(app, read.path, query, headers)
             headers.append((b"if-none-match", first[b"etag"]))
 
         async def one() -> None:
-            status, _ = await asgi_get(app, read.path, read.query, headers)
+            status, _, _ = await asgi_get(app, read.path, query, headers)
             if status != read.expect:
-                raise SystemExit(f"{read.path}?{read.query}: {status}, expected {read.expect}")
+                raise SystemExit(f"{read.path}?{query}: {status}, expected {read.expect}")
 
         for _ in range(20):  # warm caches: compiled statements, pools, pydantic
             await one()
@@ -344,14 +371,18 @@ def server(args: argparse.Namespace, database_url: str, search_id: int) -> None:
             return (int(fields[11]) + int(fields[12])) / ticks
 
         for read in reads(search_id):
+            query = read.query
+            for _ in range(read.pages_in):
+                page = client.get(read.path, params=query)
+                query = next_page_query(read, page.status_code, page.content)
             extra = {}
             if read.conditional:
-                extra["If-None-Match"] = client.get(read.path, params=read.query).headers["etag"]
+                extra["If-None-Match"] = client.get(read.path, params=query).headers["etag"]
             for _ in range(20):
-                client.get(read.path, params=read.query, headers=extra)
+                client.get(read.path, params=query, headers=extra)
             before, wall = cpu_seconds(), time.perf_counter()
             for _ in range(args.requests):
-                response = client.get(read.path, params=read.query, headers=extra)
+                response = client.get(read.path, params=query, headers=extra)
                 if response.status_code != read.expect:
                     raise SystemExit(f"{read.path}: {response.status_code} {response.text[:200]}")
             cpu, wall = cpu_seconds() - before, time.perf_counter() - wall

@@ -1,7 +1,7 @@
 """What one response may hold (CAVIAR_MAX_RESPONSE_BYTES): list pages end early with a cursor, answers
 that cannot page are refused with `ResponseTooLarge` naming what to ask for instead.
 
-Items are serialised once, by pydantic, into the body itself: measuring costs no second pass.
+Items are serialised once, into the body itself: measuring costs no second pass.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ CURSOR_ROOM = 1024
 
 def page_response(
     listed: Listed[T],
-    item_json: Callable[[T], str],
+    item_json: Callable[[T], bytes],
     *,
     max_bytes: int,
     headers: Mapping[str, str] | None = None,
@@ -35,7 +35,7 @@ def page_response(
     size = CURSOR_ROOM
     next_cursor = listed.next_cursor
     for index, item in enumerate(listed.items):
-        encoded = item_json(item).encode()
+        encoded = item_json(item)
         size += len(encoded) + 1
         if parts and size > max_bytes:
             next_cursor = listed.cursor_after(index - 1)

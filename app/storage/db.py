@@ -93,6 +93,18 @@ def _server_has_spoken(dbapi_connection: Any) -> bool:
     return bool(poller.poll(0))
 
 
+def _tune_postgresql(engine: Engine) -> None:
+    # Timestamps arrive in the session's time zone: in UTC they are already what `UTCDateTime` returns,
+    # and its `astimezone(UTC)` costs nothing (from another zone, even Etc/UTC, about 1 µs a value: a
+    # fifth of a 100-trial page's row loading). Committed, so that the pool's rollbacks keep it.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+        dbapi_connection.commit()
+
+
 def _create_parent_directory(database_url: str) -> None:
     database = make_url(database_url).database
     if database and database != ":memory:":
@@ -128,6 +140,7 @@ def _database(database_url: str) -> _Database:
             json_deserializer=json_text.loads,
         )
         _replace_closed_connections(engine)
+        _tune_postgresql(engine)
     # json_deserializer (both backends; psycopg is handed it): JSON columns decoded by orjson, exactly as
     # json.loads would (json_text.loads falls back to it): json.loads took a fifth of the CPU of a page of
     # 100 trials on PostgreSQL.

@@ -23,6 +23,7 @@ from app.api.params import (
 )
 from app.api.response_budget import list_response, mib, page_response
 from app.api.schemas import ErrorResponse, Page, SearchOut, SearchSummary, TrialOut
+from app.api.trial_json import listed_trial_json, trial_json
 from app.errors import ResponseTooLarge
 from app.services import listing
 from app.services import searches as service
@@ -114,7 +115,7 @@ def list_searches(
     )
     return page_response(
         listed,
-        lambda search: SearchSummary.model_validate(search).model_dump_json(),
+        lambda search: SearchSummary.model_validate(search).model_dump_json().encode(),
         max_bytes=settings.max_response_bytes,
         headers=conditional.headers,
     )
@@ -174,7 +175,7 @@ def list_trials(
         page=listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit),
     )
     return page_response(
-        listed, trial_json, max_bytes=settings.max_response_bytes, headers=conditional.headers
+        listed, listed_trial_json, max_bytes=settings.max_response_bytes, headers=conditional.headers
     )
 
 
@@ -201,7 +202,3 @@ def best_trials(
 
     best = service.best_trials(session, search_id, k)
     return list_response(map(trial_json, best), max_bytes=settings.max_response_bytes, refuse=refuse)
-
-
-def trial_json(trial: Any) -> str:
-    return TrialOut.model_validate(trial).model_dump_json()

@@ -20,7 +20,6 @@ from app.api.params import (
     state_values,
 )
 from app.api.response_budget import document_response, mib, page_response
-from app.api.routes.searches import trial_json
 from app.api.schemas import (
     BranchOut,
     BranchRequest,
@@ -33,6 +32,7 @@ from app.api.schemas import (
     TrialOut,
     TrialStatus,
 )
+from app.api.trial_json import listed_trial_json
 from app.errors import NotFound, ResponseTooLarge
 from app.services import listing, trial_pauses
 from app.services.branches import branch_trial
@@ -76,7 +76,7 @@ def list_all_trials(
     page = listing.PageRequest(sort=sort, cursor=decode_cursor(cursor), limit=limit)
     listed = listing.all_trials(session, page=page, **filters)
     return page_response(
-        listed, trial_json, max_bytes=settings.max_response_bytes, headers=conditional.headers
+        listed, listed_trial_json, max_bytes=settings.max_response_bytes, headers=conditional.headers
     )
 
 

@@ -63,9 +63,11 @@ def list_workers(
     )
     return page_response(
         listed,
-        lambda view: WorkerOut.model_validate(
-            {**_columns(view.worker), "alive": view.alive}
-        ).model_dump_json(),
+        lambda view: (
+            WorkerOut.model_validate({**_columns(view.worker), "alive": view.alive})
+            .model_dump_json()
+            .encode()
+        ),
         max_bytes=settings.max_response_bytes,
         headers=conditional.headers,
     )
