@@ -88,6 +88,11 @@ class SearchSpace:
         assert not isinstance(param, FixedParam), name
         return param
 
+    @property
+    def activation_order(self) -> tuple[str, ...]:
+        """Every parameter's name, each after those its `when` condition reads."""
+        return self._order
+
     def condition(self, name: str) -> Condition | None:
         return dict(self.conditions).get(name)
 

@@ -13,11 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.special import erfcx, log_ndtr
 
 from app.domain.strategies._features import FeatureMap
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+MIN_SEPARATION = 0.05
+"""A separated proposal differs from every tried or pending point by at least this fraction of the
+region's width on some axis. Without it a confident model proposes one configuration again and again (a
+median of 56 of 100 trials within 1/128 of an earlier one on LCBench task 167168)."""
 
 
 def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
@@ -88,9 +93,11 @@ def maximise(
     incumbents: np.ndarray,
     region: Region,
     taken: set[bytes],
+    apart_from: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The snapped unit point with the highest `score` (a function of model features) that is not in
-    `taken` (keys of snapped points already tried or pending); None if every candidate is taken."""
+    `taken` (keys of snapped points already tried or pending); None if every candidate is taken. Given
+    `apart_from` (those points, shape (n, d)), the best that keeps `MIN_SEPARATION` from them comes first."""
     dimensions = len(region.lower)
     pools = [region.uniform(rng, 768)]
     if len(incumbents):
@@ -104,10 +111,34 @@ def maximise(
         )
         candidates = np.vstack([candidates, local])
         values = np.concatenate([values, score(features.features(local))])
-    for index in np.argsort(-values, kind="stable"):
+    order = np.argsort(-values, kind="stable")
+    if apart_from is not None:
+        separated = _first_separated(candidates[order], apart_from, region)
+        if separated is not None:
+            return separated.reshape(dimensions)
+    for index in order:
         if point_key(candidates[index]) not in taken:
             return np.asarray(candidates[index]).reshape(dimensions)
     return None
+
+
+def _first_separated(ranked: np.ndarray, taken_points: np.ndarray, region: Region) -> np.ndarray | None:
+    """The first of `ranked` at least `MIN_SEPARATION` of the region's width away from every taken point
+    on some axis (an inactive axis, NaN, is away from an active one): a nearest-neighbour query in the
+    max-norm over coordinates scaled by the region's width."""
+    if not len(ranked):
+        return None
+    if not len(taken_points):
+        return np.asarray(ranked[0])
+    width = np.maximum(region.upper - region.lower, 1e-12)
+    tree = cKDTree(np.nan_to_num(taken_points, nan=_INACTIVE) / width)
+    distances, _ = tree.query(np.nan_to_num(ranked, nan=_INACTIVE) / width, k=1, p=np.inf)
+    separated = np.flatnonzero(distances >= MIN_SEPARATION)
+    return np.asarray(ranked[separated[0]]) if len(separated) else None
+
+
+_INACTIVE = -1.0
+"""Where an inactive (NaN) axis sits when distances are taken: away from every active value in [0, 1]."""
 
 
 def point_key(snapped: np.ndarray) -> bytes:

@@ -51,11 +51,11 @@ DEFAULT_TRIALS_PER_ROUND = 10
 rounds zoom in sooner than a few large ones (see docs/benchmarks.md)."""
 DEFAULT_TOP_FRACTION = 0.3
 DEFAULT_MARGIN = 0.1
-DEFAULT_ADVANCE_WHEN = {"model": 0.3, "sobol": 1.0, "random": 1.0}
+DEFAULT_ADVANCE_WHEN = {"model": 0.3, "model+tpe": 0.3, "sobol": 1.0, "random": 1.0}
 """The classic zoom waits for a whole round; the model sampler only for enough results to judge it, since
 the model already accounts for the trials still running and waiting would leave workers idle."""
 DEFAULT_SAMPLER = "model"
-SAMPLERS = ("model", "sobol", "random")
+SAMPLERS = ("model", "model+tpe", "sobol", "random")
 
 
 def build_strategy(

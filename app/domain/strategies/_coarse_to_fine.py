@@ -3,8 +3,10 @@
 Two ways to fill a round. `sampler: "model"` (the default) lets a Gaussian process choose each point
 inside the round's box by expected improvement, and the box follows the results like a trust region
 (`_trust_region`): it grows after a round that improved, shrinks after one that did not, and restarts
-on the whole space once it has converged. `sobol` and `random` are the classic zoom: points spread
-evenly in a box that is refitted around the best trials each round and only ever shrinks.
+on the whole space once it has converged. `model+tpe` gives every third of those points to TPE over the
+whole space (`GLOBAL_EVERY`) and keeps the model's points apart from every tried one. `sobol` and
+`random` are the classic zoom: points spread evenly in a box that is refitted around the best trials
+each round and only ever shrinks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from app.domain.strategies._base import FINISHED_STATES, Proposal, Strategy, Tri
 from app.domain.strategies._box import Box, zoom
 from app.domain.strategies._features import FeatureMap
 from app.domain.strategies._model import Surrogate, exploiting, learnable
+from app.domain.strategies._tpe import tpe_point
 from app.domain.strategies._trust_region import (
     all_choices,
     best_value,
@@ -31,7 +34,13 @@ from app.domain.strategies._trust_region import (
 )
 from app.domain.strategies._uniforms import sobol_points
 
-Sampler = Literal["model", "sobol", "random"]
+Sampler = Literal["model", "model+tpe", "sobol", "random"]
+MODEL_SAMPLERS = ("model", "model+tpe")
+GLOBAL_EVERY = 3
+"""With `model+tpe`, every third point of a round that the model would choose, TPE chooses over the whole
+space instead (`_tpe`): the trust region exploits, TPE keeps looking in the other basins the good trials
+point to, and a better trial it finds becomes the next box's centre. (docs/benchmarks.md has what it
+gains and loses against `model`.)"""
 
 
 class CoarseToFineStrategy(Strategy):
@@ -104,7 +113,15 @@ class CoarseToFineStrategy(Strategy):
             index = current["round"]
             if len(current["trials"]) < self.quota(index):
                 number = len(history) + len(proposals)
-                if self._model_chooses(current, history):
+                if self._model_chooses(current, history) and self._global_turn(current, number):
+                    pending = [TrialRecord(-1, p.params, "queued", None) for p in proposals]
+                    seed = int(self.trial_rng(number).integers(2**31))
+                    point = tpe_point(self.space, [*history, *pending], self.direction, seed)
+                    params = self.space.from_unit(np.nan_to_num(point, nan=0.5))
+                    if surrogate is not None:
+                        surrogate.note_pending(self.features.history_units([params])[0])
+                    current["global"] = [*current.get("global", []), number]  # a new list: state is shared
+                elif self._model_chooses(current, history):
                     if surrogate is None:
                         proposed = [p.params for p in proposals]
                         surrogate = Surrogate.for_proposal(
@@ -116,6 +133,7 @@ class CoarseToFineStrategy(Strategy):
                         self.trial_rng(number),
                         region_of(self.space, box),
                         exploit=exploiting(number, self.max_trials),
+                        separate=self.sampler == "model+tpe",
                     )
                     params = self.space.from_unit(np.nan_to_num(point, nan=0.5))
                 else:
@@ -130,7 +148,16 @@ class CoarseToFineStrategy(Strategy):
 
     def _model_chooses(self, current: Mapping[str, Any], history: Sequence[TrialRecord]) -> bool:
         """The model picks every point of the model sampler's rounds but the first (coarse) one."""
-        return self.sampler == "model" and current["round"] > 0 and learnable(history)
+        return self.sampler in MODEL_SAMPLERS and current["round"] > 0 and learnable(history)
+
+    def _global_turn(self, current: Mapping[str, Any], number: int) -> bool:
+        """Whether TPE, not the model, chooses this point of the round (never in the exploitation tail)."""
+        position = len(current["trials"])
+        return (
+            self.sampler == "model+tpe"
+            and position % GLOBAL_EVERY == GLOBAL_EVERY - 1
+            and not exploiting(number, self.max_trials)
+        )
 
     def _params(self, current: Mapping[str, Any], number: int) -> dict[str, Any]:
         position = len(current["trials"])
@@ -160,7 +187,7 @@ class CoarseToFineStrategy(Strategy):
         )
         box = zoom(self.space, parent, points, self.margin) if best else parent
         entry: dict[str, Any] = {"round": index, "best": [t.number for t in best], "trials": []}
-        if self.sampler != "model":
+        if self.sampler not in MODEL_SAMPLERS:
             return {**entry, "box": box.to_json()}
         best_now = best_value(history, self.direction)
         reason = "zoom"
@@ -202,6 +229,7 @@ class CoarseToFineStrategy(Strategy):
                     "round": entry["round"],
                     "trials": list(entry["trials"]),
                     "zoomed_from_trials": list(entry["best"]),
+                    "tpe_trials": list(entry.get("global", [])),
                     "box": {"unit": box.to_json(), "values": box.in_user_units(self.space)},
                     **round_summary(entry),
                 }

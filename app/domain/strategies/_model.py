@@ -90,6 +90,8 @@ class Surrogate:
         self.features = features
         units = features.history_units([t.params for t in history])
         self.taken = point_keys(units)
+        self.taken_points = units
+        """Every tried or pending point (snapped units), which a proposal keeps its distance from."""
         finished = [i for i, t in enumerate(history) if t.state in FINISHED_STATES_FOR_MODEL]
         targets = model_targets([history[i] for i in finished], direction)
         keep = kept_rows(targets, MAX_MODEL_POINTS)
@@ -142,17 +144,28 @@ class Surrogate:
         mean, _ = self.gp.predict(x)
         return np.asarray(-mean)
 
-    def next_point(self, rng: np.random.Generator, region: Region, *, exploit: bool = False) -> np.ndarray:
+    def next_point(
+        self, rng: np.random.Generator, region: Region, *, exploit: bool = False, separate: bool = False
+    ) -> np.ndarray:
         """The snapped unit point to try next inside `region`, by expected improvement or, when
-        `exploit`, by the predicted value alone; it is believed pending from now on."""
+        `exploit`, by the predicted value alone; it is believed pending from now on. With `separate`,
+        it keeps `MIN_SEPARATION` from every tried or pending point where a candidate does."""
         score = self.predicted_best if exploit else self.expected_improvement
+        apart_from = self.taken_points if separate else None
         with _BLAS.limit(limits=1):
-            point = maximise(score, self.features, rng, self.incumbents, region, self.taken)
+            point = maximise(score, self.features, rng, self.incumbents, region, self.taken, apart_from)
             if point is None:  # every candidate was tried already (a tiny discrete space): any will do
                 point = self.features.snap(region.uniform(rng, 1))[0]
+        self.note_pending(point)
+        return point
+
+    def note_pending(self, point: np.ndarray) -> None:
+        """A snapped unit point proposed in this call (by this model or another sampler): believed at the
+        model's prediction and kept out of later proposals, like a running trial."""
+        with _BLAS.limit(limits=1):
             self._believe(point.reshape(1, -1))
         self.taken.add(point_key(point))
-        return point
+        self.taken_points = np.vstack([self.taken_points, point.reshape(1, -1)])
 
 
 def kept_rows(targets: np.ndarray, limit: int) -> np.ndarray:

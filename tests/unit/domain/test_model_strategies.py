@@ -14,14 +14,16 @@ import pytest
 
 from app.domain.space import SearchSpace
 from app.domain.strategies import Box, CoarseToFineStrategy, Strategy, TrialRecord, build_strategy
+from app.domain.strategies._model import exploiting
 from tests.unit.domain.helpers import example_space, run_sequentially
 
 SPACE = example_space()
 MODEL_STRATEGIES = [
     {"kind": "bayes"},
     {"kind": "coarse_to_fine", "trials_per_round": 6},
+    {"kind": "coarse_to_fine", "trials_per_round": 6, "sampler": "model+tpe"},
 ]
-IDS = ["bayes", "coarse_to_fine-model"]
+IDS = ["bayes", "coarse_to_fine-model", "coarse_to_fine-model+tpe"]
 
 
 def _build(
@@ -68,7 +70,11 @@ def test_different_seeds_give_different_proposals(raw: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [{"kind": "bayes"}, {"kind": "coarse_to_fine", "trials_per_round": 8, "advance_when": 0.1}],
+    [
+        {"kind": "bayes"},
+        {"kind": "coarse_to_fine", "trials_per_round": 8, "advance_when": 0.1},
+        {"kind": "coarse_to_fine", "trials_per_round": 8, "advance_when": 0.1, "sampler": "model+tpe"},
+    ],
     ids=IDS,
 )
 def test_eight_proposals_while_trials_run_are_distinct(raw: dict[str, Any]) -> None:
@@ -180,8 +186,9 @@ def test_describe_reports_the_lengthscales_the_model_learned() -> None:
     assert all(value > 0 for value in described["lengthscales"].values())
 
 
-def _zooming(max_trials: int = 60) -> CoarseToFineStrategy:
-    strategy = _build({"kind": "coarse_to_fine", "trials_per_round": 6}, max_trials=max_trials)
+def _zooming(max_trials: int = 60, sampler: str = "model") -> CoarseToFineStrategy:
+    raw = {"kind": "coarse_to_fine", "trials_per_round": 6, "sampler": sampler}
+    strategy = _build(raw, max_trials=max_trials)
     assert isinstance(strategy, CoarseToFineStrategy)
     return strategy
 
@@ -194,8 +201,36 @@ def test_model_rounds_keep_every_categorical_choice_and_record_why_the_box_moved
     for entry in rounds[1:]:
         assert entry["box"]["choices"]["optimizer"] == [0, 1, 2]
         values = Box.from_json(entry["box"]).in_user_units(SPACE)
-        for number in entry["trials"]:
+        for number in set(entry["trials"]) - set(entry.get("global", [])):
             _assert_inside(history[number].params, values)
+
+
+def test_model_tpe_gives_every_third_point_of_a_round_to_tpe_over_the_whole_space_not_the_tail() -> None:
+    strategy = _zooming(sampler="model+tpe")
+    history, state = run_sequentially(strategy, _objective, batch=6)
+    tail = {t.number for t in history if exploiting(t.number, strategy.max_trials)}
+    for entry in state["rounds"][1:]:
+        expected = [n for i, n in enumerate(entry["trials"]) if i % 3 == 2 and n not in tail]
+        assert entry.get("global", []) == expected
+    described = strategy.describe(state)["rounds"]
+    assert [r["tpe_trials"] for r in described] == [r.get("global", []) for r in state["rounds"]]
+    outside = [
+        n
+        for entry in state["rounds"][1:]
+        for n in entry.get("global", [])
+        if not _inside(history[n].params, Box.from_json(entry["box"]).in_user_units(SPACE))
+    ]
+    assert outside, "TPE looks beyond the box"
+    _, plain = run_sequentially(_zooming(), _objective, batch=6)
+    assert not any(entry.get("global") for entry in plain["rounds"]), "the model sampler alone"
+
+
+def _inside(params: Mapping[str, Any], box_values: Mapping[str, Any]) -> bool:
+    try:
+        _assert_inside(params, box_values)
+    except AssertionError:
+        return False
+    return True
 
 
 def _assert_inside(params: Mapping[str, Any], box_values: Mapping[str, Any]) -> None:
