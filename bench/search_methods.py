@@ -20,6 +20,7 @@ from bench.search_runners import OPTUNA_SAMPLERS, Run, run_caviar, run_optuna
 
 DEFAULT_METHODS = (
     "caviar default",
+    "caviar coarse_to_fine/model+tpe",
     "caviar bayes",
     "caviar coarse_to_fine/sobol",
     "caviar random",
