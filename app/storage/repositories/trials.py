@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ColumnElement,
+    Float,
+    Integer,
     Result,
     Select,
     String,
     Text,
+    Update,
     and_,
+    bindparam,
     cast,
     column,
     delete,
@@ -26,8 +33,8 @@ from sqlalchemy import (
     true,
     tuple_,
     update,
-    values,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sources_of
@@ -324,12 +331,14 @@ class TrialRepository:
     def finish_claimed(self, rows: Sequence[dict[str, Any]]) -> set[int]:
         """Move each row's trial to the row's `state`, with its other columns (`FINISH_COLUMNS`), if it is
         still running the row's `attempt`; the ids of those moved. Whatever the number of rows, one
-        `UPDATE ... FROM (VALUES ...) ... RETURNING` on PostgreSQL; on SQLite (in process, its write lock
-        held), a SELECT of the runs still holding their claim and an executemany UPDATE."""
+        `UPDATE ... FROM unnest(<an array per column>) ... RETURNING` on PostgreSQL (the same text for
+        any number of rows: compiled once by SQLAlchemy, prepared once by psycopg); on SQLite (in
+        process, its write lock held), a SELECT of the runs still holding their claim and an executemany
+        UPDATE."""
         if not rows:
             return set()
         if self.session.get_bind().dialect.name == "postgresql":
-            won = self._finish_from_values(rows)
+            won = self._finish_from_arrays(rows)
         else:
             won = self._still_claimed([(row["id"], row["attempt"]) for row in rows])
             finished = [
@@ -351,26 +360,12 @@ class TrialRepository:
                 )
         return won
 
-    def _finish_from_values(self, rows: Sequence[dict[str, Any]]) -> set[int]:
-        columns = ("id", "attempt", *(name for name in FINISH_COLUMNS if name != "id"))
-        table = Trial.__table__.c
-        outcome = values(*(column(name, table[name].type) for name in columns), name="outcome").data(
-            [tuple(row[name] for name in columns) for row in rows]
-        )
-        # Cast: a VALUES column that is NULL in every row has no type PostgreSQL could assign from.
-        assigned = {name: cast(outcome.c[name], table[name].type) for name in columns[2:]}
-        statement = (
-            update(Trial)
-            .where(
-                Trial.id == outcome.c.id,
-                Trial.attempt == outcome.c.attempt,
-                Trial.state == TrialState.RUNNING.value,
-            )
-            .values(run_request=None, **assigned)  # a pause or stop asked too late: the trial ended first
-            .returning(Trial.id)
-            .execution_options(synchronize_session=False)
-        )
-        return {int(trial_id) for trial_id in self.session.scalars(statement)}
+    def _finish_from_arrays(self, rows: Sequence[dict[str, Any]]) -> set[int]:
+        columns = {name: [row[name] for row in rows] for name, _ in _FINISH_ARRAYS}
+        columns["metrics"] = [None if value is None else json.dumps(value) for value in columns["metrics"]]
+        # Named apart from the columns: an UPDATE's parameter named like a column would also be SET.
+        parameters = {f"outcome_{name}": values for name, values in columns.items()}
+        return {int(trial_id) for trial_id in self.session.scalars(_finish_statement(), parameters)}
 
     def _still_claimed(self, runs: Sequence[tuple[int, int]]) -> set[int]:
         """Of these (trial id, attempt) runs, the trials still running that attempt."""
@@ -576,6 +571,49 @@ class TrialRepository:
             )
         )
         return [(int(trial_id), state, value) for trial_id, state, value in self.session.execute(statement)]
+
+
+_FINISH_ARRAYS: tuple[tuple[str, Any], ...] = (
+    ("id", BigInteger()),
+    ("attempt", Integer()),
+    ("state", String()),
+    ("value", Float()),
+    ("metrics", Text()),  # JSON text, cast in the statement: psycopg has no array of JSON to bind
+    ("metric_value", Float()),
+    ("error", Text()),
+    ("pruned_step", Integer()),
+    ("started_at", UTCDateTime()),
+    ("finished_at", UTCDateTime()),
+    ("updated_at", UTCDateTime()),
+)
+"""The columns of `TrialRepository.finish_claimed`'s rows, as the typed arrays its PostgreSQL UPDATE binds."""
+
+
+@lru_cache(maxsize=1)
+def _finish_statement() -> Update:
+    """UPDATE trials ... FROM unnest(:outcome_id, :outcome_attempt, ...) AS outcome(id, attempt, ...)
+    WHERE trials.id = outcome.id AND trials.attempt = outcome.attempt AND trials.state = 'running'
+    RETURNING trials.id: built once, so its text (and its compiled form) is the same for every batch."""
+    outcome = (
+        func.unnest(
+            *(bindparam(f"outcome_{name}", type_=postgresql.ARRAY(kind)) for name, kind in _FINISH_ARRAYS)
+        )
+        .table_valued(*(column(name, kind) for name, kind in _FINISH_ARRAYS))
+        .render_derived(name="outcome")
+    )
+    table = Trial.__table__
+    assigned = {name: outcome.c[name] for name, _ in _FINISH_ARRAYS[2:]}
+    assigned["metrics"] = cast(outcome.c.metrics, JSON)
+    return (
+        update(table)
+        .where(
+            table.c.id == outcome.c.id,
+            table.c.attempt == outcome.c.attempt,
+            table.c.state == TrialState.RUNNING.value,
+        )
+        .values(run_request=None, **assigned)  # a pause or stop asked too late: the trial ended first
+        .returning(table.c.id)
+    )
 
 
 def _branches(search_id: int) -> Select[int]:
