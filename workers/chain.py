@@ -86,7 +86,8 @@ class Chain:
         """(0, trials to hold ahead of the running one): one while the search's trials are new to this
         worker, none once one ran long here (held ahead, a long trial would keep an idle worker waiting),
         and while they are cheap enough for about `prefetch_seconds` of work, at most `worker_prefetch`.
-        (`claim_queued` takes trials ahead only while as many stay queued for other workers.)"""
+        (`claim_queued` takes trials ahead only while as many stay queued for other workers, besides those
+        proposed in the room the worker's own results made.)"""
         last = runtime.trial_seconds.get(search_id)
         if runtime.settings.worker_prefetch == 0 or (
             last is not None and last >= runtime.settings.cheap_trial_seconds

@@ -54,6 +54,35 @@ def test_claims_ahead_leave_as_many_queued_trials_for_other_workers(database_url
     assert_counters_agree(database_url, search_id)
 
 
+def test_a_worker_takes_back_the_trials_its_results_made_room_for(database_url: str) -> None:
+    """Of the trials queued before, half stay for other workers; those its own results made room for
+    (proposed in the same transaction) it may take all, and their jobs are never enqueued."""
+    with session_scope(database_url) as session:
+        search, _ = add_search_with_trials(session, n_trials=6, budget={"max_trials": 100, "max_parallel": 6})
+        search_id = search.id
+    runs = claim(database_url, search_id, "w1", needed=4, extra=0).claimed
+    assert len(runs) == 4  # 2 left queued from before
+
+    def completed(run: ClaimedRun) -> Outcome:
+        return Outcome(TrialState.COMPLETED, {"dev_accuracy": 0.5}, 0.5, started_at=utcnow())
+
+    with session_scope(database_url) as session:
+        refill = record_and_refill(
+            session, search_id, [(run, completed(run)) for run in runs], "w1", needed=1, extra=8
+        )
+    # 4 proposed in the room of the 4 results, all taken back; of the 2 queued before, the needed one and
+    # none more (half of the 1 left over rounds down).
+    assert len(refill.claimed) == 5
+    rows = states(database_url, search_id)
+    assert Counter(state for state, _, _ in rows.values()) == {"completed": 4, "running": 5, "queued": 1}
+    # Oldest first: the 2 queued before (their jobs to be dropped) and 3 new ones; the new one left
+    # queued is the only job to enqueue.
+    queued = [trial_id for trial_id, (state, _, _) in rows.items() if state == "queued"]
+    assert [job.trial_id for job in refill.to_enqueue] == queued
+    assert len(refill.to_drop) == 2
+    assert_counters_agree(database_url, search_id)
+
+
 def test_concurrent_bulk_claims_never_take_the_same_trial(database_url: str) -> None:
     with session_scope(database_url) as session:
         search, _ = add_search_with_trials(session, n_trials=40)
