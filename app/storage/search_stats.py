@@ -53,10 +53,17 @@ def record_checkpoint(session: Session, search_id: int) -> None:
     pending(session).setdefault(search_id, PendingStats()).checkpointed = True
 
 
-def record_insert(session: Session, trial: Trial) -> None:
-    changes = pending(session).setdefault(trial.search_id, PendingStats())
-    changes.counts[trial.state] += 1
-    _record_duration(changes, trial.state, trial.started_at, trial.finished_at)
+def record_insert(
+    session: Session,
+    search_id: int,
+    state: str,
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+) -> None:
+    """A trial of `search_id` was inserted in `state` (times as its row holds them)."""
+    changes = pending(session).setdefault(search_id, PendingStats())
+    changes.counts[state] += 1
+    _record_duration(changes, state, started_at, finished_at)
 
 
 def _record_duration(
@@ -70,7 +77,9 @@ def _record_duration(
 def _track_inserted_trials(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
     for instance in session.new:
         if isinstance(instance, Trial):
-            record_insert(session, instance)
+            record_insert(
+                session, instance.search_id, instance.state, instance.started_at, instance.finished_at
+            )
 
 
 @event.listens_for(Session, "before_commit")

@@ -24,7 +24,8 @@ def write_pending(session: Session) -> None:
     """Insert the events the session's transaction added, in the order added, in one statement."""
     rows: list[dict[str, Any]] | None = session.info.pop(_PENDING, None)
     if rows:
-        session.execute(insert(Event), rows)
+        # The table, not the mapped class: a plain executemany, without the ORM's bulk-insert bookkeeping.
+        session.execute(insert(Event.metadata.tables["events"]), rows)
 
 
 def discard_pending(session: Session) -> None:

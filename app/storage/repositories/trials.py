@@ -41,7 +41,10 @@ from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sourc
 from app.storage.models import IdType, Search, SearchStats, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
 from app.storage.repositories.search_stats import reads as stats_reads
-from app.storage.search_stats import pending, record_transition
+from app.storage.search_stats import pending, record_insert, record_transition
+
+_TRIALS = Trial.metadata.tables["trials"]
+_TRIAL_METRICS = Trial.metadata.tables["trial_metrics"]
 
 
 class LeaseRenewal(NamedTuple):
@@ -77,6 +80,19 @@ class TrialRepository:
         self.session.add_all(added)
         self.session.flush()
         return added
+
+    def add_queued(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert new queued trials (rows of `Trial` columns, `state` and `attempt` left to this method)
+        in one statement, without loading them into the session; their ids, in the rows' order. Counted
+        for their searches' counters, as the flush counts trials added to the session."""
+        if not rows:
+            return []
+        queued = [{**row, "state": TrialState.QUEUED.value, "attempt": 0} for row in rows]
+        statement = insert(_TRIALS).returning(_TRIALS.c.id, sort_by_parameter_order=True)
+        ids = [int(trial_id) for trial_id in self.session.scalars(statement, queued)]
+        for row in queued:
+            record_insert(self.session, row["search_id"], row["state"])
+        return ids
 
     def get(self, trial_id: int) -> Trial | None:
         return self.session.get(Trial, trial_id)
@@ -514,10 +530,13 @@ class TrialRepository:
         )
 
     def add_curve_point(self, trial_id: int, step: int, metrics: dict[str, float | None]) -> None:
-        self.session.add_all(
-            TrialMetric(trial_id=trial_id, step=step, name=name, value=value)
-            for name, value in metrics.items()
-        )
+        self.add_curve_points(curve_rows(trial_id, step, metrics))
+
+    def add_curve_points(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert learning-curve points ({trial_id, step, name, value}) now, in one statement, without
+        loading them into the session (nothing reads their ids)."""
+        if rows:
+            self.session.execute(insert(_TRIAL_METRICS), rows)
 
     def copy_curve(self, from_trial_id: int, to_trial_id: int, *, up_to_step: int) -> None:
         """Copy a trial's curve points up to `up_to_step` to another trial, in the database."""
@@ -601,8 +620,8 @@ def _finish_statement() -> Update:
         .table_valued(*(column(name, kind) for name, kind in _FINISH_ARRAYS))
         .render_derived(name="outcome")
     )
-    table = Trial.__table__
-    assigned = {name: outcome.c[name] for name, _ in _FINISH_ARRAYS[2:]}
+    table = _TRIALS
+    assigned: dict[str, ColumnElement[Any]] = {name: outcome.c[name] for name, _ in _FINISH_ARRAYS[2:]}
     assigned["metrics"] = cast(outcome.c.metrics, JSON)
     return (
         update(table)
@@ -614,6 +633,13 @@ def _finish_statement() -> Update:
         .values(run_request=None, **assigned)  # a pause or stop asked too late: the trial ended first
         .returning(table.c.id)
     )
+
+
+def curve_rows(trial_id: int, step: int, metrics: Mapping[str, float | None]) -> list[dict[str, Any]]:
+    """The `trial_metrics` rows of one learning-curve point, for `TrialRepository.add_curve_points`."""
+    return [
+        {"trial_id": trial_id, "step": step, "name": name, "value": value} for name, value in metrics.items()
+    ]
 
 
 def _branches(search_id: int) -> Select[int]:
