@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sources_of
 from app.storage.models import IdType, Search, SearchStats, Trial, TrialMetric, UTCDateTime
@@ -88,8 +89,18 @@ class TrialRepository:
         if not rows:
             return []
         queued = [{**row, "state": TrialState.QUEUED.value, "attempt": 0} for row in rows]
-        statement = insert(_TRIALS).returning(_TRIALS.c.id, sort_by_parameter_order=True)
-        ids = [int(trial_id) for trial_id in self.session.scalars(statement, queued)]
+        if self.session.get_bind().dialect.name == "postgresql":
+            columns = {name: [row[name] for row in queued] for name, _ in _QUEUED_ARRAYS}
+            columns["params"] = [json.dumps(params) for params in columns["params"]]
+            parameters = {f"new_{name}": values for name, values in columns.items()}
+            inserted = {
+                (search_id, number): trial_id
+                for search_id, number, trial_id in self.session.execute(_add_queued_statement(), parameters)
+            }
+            ids = [int(inserted[row["search_id"], row["number"]]) for row in queued]
+        else:
+            statement = insert(_TRIALS).returning(_TRIALS.c.id, sort_by_parameter_order=True)
+            ids = [int(trial_id) for trial_id in self.session.scalars(statement, queued)]
         for row in queued:
             record_insert(self.session, row["search_id"], row["state"])
         return ids
@@ -632,6 +643,41 @@ def _finish_statement() -> Update:
         )
         .values(run_request=None, **assigned)  # a pause or stop asked too late: the trial ended first
         .returning(table.c.id)
+    )
+
+
+_QUEUED_ARRAYS: tuple[tuple[str, Any], ...] = (
+    ("search_id", BigInteger()),
+    ("number", Integer()),
+    ("round", Integer()),
+    ("params", Text()),  # JSON text, cast in the statement
+    ("seed", BigInteger()),
+    ("state", String()),
+    ("attempt", Integer()),
+    ("created_at", UTCDateTime()),
+    ("updated_at", UTCDateTime()),
+)
+"""The columns `TrialRepository.add_queued` writes, as the typed arrays its PostgreSQL INSERT binds."""
+
+
+@lru_cache(maxsize=1)
+def _add_queued_statement() -> ReturningInsert[int, int, int]:
+    """INSERT INTO trials (...) SELECT ... FROM unnest(:new_search_id, ...) WITH ORDINALITY ORDER BY
+    ordinality RETURNING search_id, number, id: the same text for any number of trials (compiled once,
+    prepared once), ids given in the rows' order."""
+    rows = (
+        func.unnest(
+            *(bindparam(f"new_{name}", type_=postgresql.ARRAY(kind)) for name, kind in _QUEUED_ARRAYS)
+        )
+        .table_valued(*(column(name, kind) for name, kind in _QUEUED_ARRAYS), with_ordinality="position")
+        .render_derived(name="new")
+    )
+    names = [name for name, _ in _QUEUED_ARRAYS]
+    chosen = select(*(cast(rows.c.params, JSON) if name == "params" else rows.c[name] for name in names))
+    return (
+        insert(_TRIALS)
+        .from_select(names, chosen.order_by(rows.c.position))
+        .returning(_TRIALS.c.search_id, _TRIALS.c.number, _TRIALS.c.id)
     )
 
 
