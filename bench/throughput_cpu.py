@@ -61,8 +61,10 @@ if os.environ.get("CAVIAR_BENCH_BATCHES") and "worker" in sys.argv:
     _log = open(os.path.join(os.environ["CAVIAR_BENCH_BATCHES"], f"{os.getpid()}.txt"), "a", buffering=1)
     _last = {}
 
-    def record_and_refill(session, search_id, results, worker_id, *, needed, extra):
-        refill = _record_and_refill(session, search_id, results, worker_id, needed=needed, extra=extra)
+    def record_and_refill(session, search_id, results, worker_id, *, needed, extra, **options):
+        refill = _record_and_refill(
+            session, search_id, results, worker_id, needed=needed, extra=extra, **options
+        )
         _last.update(outcomes=len(results), needed=needed, extra=extra, claimed=len(refill.claimed))
         return refill
 

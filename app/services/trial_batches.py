@@ -87,9 +87,11 @@ def record_and_refill(
     *,
     needed: int,
     extra: int,
+    keep_proposed: bool = False,
 ) -> Refill:
     """Record `results` (runs of one search), propose what they make room for, and claim the next
-    trials, in the caller's one transaction."""
+    trials, in the caller's one transaction. With `keep_proposed` (trials far cheaper than recording
+    them), the trials proposed in the room these results made may all be claimed back (`claim_queued`)."""
     refill = Refill()
     # Lock order everywhere: search row, then trial rows.
     search = SearchRepository(session).get_for_update(search_id)
@@ -107,10 +109,10 @@ def record_and_refill(
         maximize = results[0][0].direction == "maximize"
         proposed = advance_after_results(session, search, search_id, maximize=maximize)
         refill.to_enqueue += proposed
-    # The trials proposed in the room these results made go back to this worker first: a worker cycling
-    # cheap trials keeps its share of `max_parallel` instead of leaving half of it queued until another
-    # worker's transaction, and their jobs never reach Redis.
-    claim_queued(
-        session, search_id, worker_id, needed=needed, extra=extra, refill=refill, proposed=len(proposed)
-    )
+    # Trials far cheaper than a recording transaction: those proposed in the room these results made go
+    # back to this worker, which keeps its share of `max_parallel` instead of leaving half of it queued
+    # until another worker's transaction (their jobs never reach Redis). Longer trials are left to the
+    # half rule, so that an idle worker gets them rather than waiting behind this one's running trial.
+    kept = len(proposed) if keep_proposed else 0
+    claim_queued(session, search_id, worker_id, needed=needed, extra=extra, refill=refill, proposed=kept)
     return refill

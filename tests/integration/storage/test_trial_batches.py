@@ -54,9 +54,13 @@ def test_claims_ahead_leave_as_many_queued_trials_for_other_workers(database_url
     assert_counters_agree(database_url, search_id)
 
 
-def test_a_worker_takes_back_the_trials_its_results_made_room_for(database_url: str) -> None:
+@pytest.mark.parametrize("keep_proposed", [True, False])
+def test_a_worker_takes_back_the_trials_its_results_made_room_for_only_when_asked(
+    database_url: str, keep_proposed: bool
+) -> None:
     """Of the trials queued before, half stay for other workers; those its own results made room for
-    (proposed in the same transaction) it may take all, and their jobs are never enqueued."""
+    (proposed in the same transaction) it may take all when `keep_proposed` (cheap trials), and their jobs
+    are never enqueued; otherwise the half rule covers them too."""
     with session_scope(database_url) as session:
         search, _ = add_search_with_trials(session, n_trials=6, budget={"max_trials": 100, "max_parallel": 6})
         search_id = search.id
@@ -68,8 +72,18 @@ def test_a_worker_takes_back_the_trials_its_results_made_room_for(database_url: 
 
     with session_scope(database_url) as session:
         refill = record_and_refill(
-            session, search_id, [(run, completed(run)) for run in runs], "w1", needed=1, extra=8
+            session,
+            search_id,
+            [(run, completed(run)) for run in runs],
+            "w1",
+            needed=1,
+            extra=8,
+            keep_proposed=keep_proposed,
         )
+    if not keep_proposed:  # 6 queued: the needed one, then half of the other 5
+        assert len(refill.claimed) == 3
+        assert_counters_agree(database_url, search_id)
+        return
     # 4 proposed in the room of the 4 results, all taken back; of the 2 queued before, the needed one and
     # none more (half of the 1 left over rounds down).
     assert len(refill.claimed) == 5
