@@ -1,8 +1,9 @@
 """Per-search counters maintained on write: every transaction that inserts a trial or moves one between
 states adds its changes to the search's `search_stats` row before it commits.
 
-Changes are collected on the session while the transaction runs (inserts from the flush, transitions
-from `TrialRepository`, which knows each one's source state) and written last, in `before_commit`,
+Changes are collected on the session while the transaction runs (inserts from the flush, or from
+`TrialRepository.add_queued`, which inserts rows without the ORM; transitions from `TrialRepository`,
+which knows each one's source state) and written last, in `before_commit`,
 search by search in id order: one UPDATE conditional on the version the transaction read (its budget
 arithmetic did), or, if it read none or another writer came between, a locked read and an UPDATE. So
 the lock order stays search row, then trial rows, then stats rows, and two transactions never wait on
