@@ -94,13 +94,16 @@ class CaviarStack:
     def wait(self, search_id: int, poll_seconds: float = 0.1) -> dict[str, Any]:
         """The search once it stopped running, read over HTTP."""
         deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            search: dict[str, Any] = httpx.get(f"{self.api_url}/searches/{search_id}", timeout=30).json()
-            if search["state"] != "running":
-                return search
-            if any(process.poll() is not None for process in self.processes):
-                raise RuntimeError("a Caviar process exited during the run; see its log")
-            time.sleep(poll_seconds)
+        # One client, its connection kept alive, as a dashboard polls: `httpx.get` builds a client (and its
+        # TLS context) per call, ~15 ms of this process's CPU a poll, taken from the stack it measures.
+        with httpx.Client(base_url=self.api_url, timeout=30) as client:
+            while time.monotonic() < deadline:
+                search: dict[str, Any] = client.get(f"/searches/{search_id}").json()
+                if search["state"] != "running":
+                    return search
+                if any(process.poll() is not None for process in self.processes):
+                    raise RuntimeError("a Caviar process exited during the run; see its log")
+                time.sleep(poll_seconds)
         raise TimeoutError(f"search {search_id} still running after {RUN_TIMEOUT_SECONDS:.0f} s")
 
     def trials(self, search_id: int) -> list[tuple[str, datetime, datetime, str | None]]:

@@ -86,7 +86,8 @@ class Chain:
         """(0, trials to hold ahead of the running one): one while the search's trials are new to this
         worker, none once one ran long here (held ahead, a long trial would keep an idle worker waiting),
         and while they are cheap enough for about `prefetch_seconds` of work, at most `worker_prefetch`.
-        (`claim_queued` takes trials ahead only while as many stay queued for other workers.)"""
+        (`claim_queued` takes trials ahead only while as many stay queued for other workers, besides those
+        proposed in the room the worker's own results made when `keeps_proposed`.)"""
         last = runtime.trial_seconds.get(search_id)
         if runtime.settings.worker_prefetch == 0 or (
             last is not None and last >= runtime.settings.cheap_trial_seconds
@@ -96,6 +97,19 @@ class Chain:
             return 0, 1
         wanted = math.ceil(runtime.settings.prefetch_seconds / max(last, 1e-6))
         return 0, min(runtime.settings.worker_prefetch, max(1, wanted))
+
+    @staticmethod
+    def keeps_proposed(runtime: WorkerRuntime, search_id: int) -> bool:
+        """Whether the search's trials are so cheap here that `worker_prefetch` of them are at most
+        `prefetch_seconds` of work (6 ms a trial by default): recording them costs more than running them,
+        so the worker takes back the trials its results made room for instead of leaving them queued."""
+        last = runtime.trial_seconds.get(search_id)
+        settings = runtime.settings
+        return (
+            settings.worker_prefetch > 0
+            and last is not None
+            and last * settings.worker_prefetch <= settings.prefetch_seconds
+        )
 
     def _wants(self) -> tuple[int, int]:
         """(trials needed now, trials to claim ahead); the caller holds the lock."""
@@ -134,6 +148,7 @@ class Chain:
 
     def _record(self, batch: list[tuple[ClaimedRun, RunEnd]], needed: int, extra: int) -> Refill | None:
         runtime = self.runtime
+        keep_proposed = self.keeps_proposed(runtime, self.search_id)
 
         def transaction() -> Refill:
             with session_scope(runtime.settings.database_url) as session:
@@ -143,7 +158,13 @@ class Chain:
                         to_enqueue += pause_run(session, run, result.step, result.checkpoint, result.request)
                 results = [(run, result) for run, result in batch if not isinstance(result, PausePoint)]
                 refill = record_and_refill(
-                    session, self.search_id, results, runtime.worker_id, needed=needed, extra=extra
+                    session,
+                    self.search_id,
+                    results,
+                    runtime.worker_id,
+                    needed=needed,
+                    extra=extra,
+                    keep_proposed=keep_proposed,
                 )
                 refill.to_enqueue += to_enqueue
                 return refill

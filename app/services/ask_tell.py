@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -111,27 +111,30 @@ def advance_search(
     room = min(budget["max_parallel"] - active, budget["max_trials"] - proposed)
     strategy = strategy_for(search.spec)
     history = StoredHistory(trials_repo, search_id, proposed)
-    new_trials: list[Trial] = []
+    new_trials: list[NewTrial] = []
     if room > 0:
         proposals, strategy_state = strategy.propose(history, search.strategy_state, room)
         search.strategy_state = strategy_state
         rounded = any(proposal.round is not None for proposal in proposals)
         old_round = trials_repo.max_round(search_id) if rounded else None
-        new_trials = [
-            Trial(
-                search_id=search_id,
-                number=total + offset,
-                round=proposal.round,
-                params=proposal.params,
-                seed=trial_seed(search.seed, total + offset),
-                state=TrialState.QUEUED.value,
-                attempt=0,
-                created_at=now,
-                updated_at=now,
-            )
+        # Inserted as rows, not ORM objects: nothing in this transaction reads them back as objects (a
+        # claim loads the ones it takes), and the unit of work was a worker's largest cost per trial.
+        rows = [
+            {
+                "search_id": search_id,
+                "number": total + offset,
+                "round": proposal.round,
+                "params": proposal.params,
+                "seed": trial_seed(search.seed, total + offset),
+                "created_at": now,
+                "updated_at": now,
+            }
             for offset, proposal in enumerate(proposals)
         ]
-        trials_repo.add_many(new_trials)
+        ids = trials_repo.add_queued(rows)
+        new_trials = [
+            NewTrial(trial_id, 0, proposal.round) for trial_id, proposal in zip(ids, proposals, strict=True)
+        ]
         _record_round_advance(session, search, old_round, new_trials)
     if active == 0 and not new_trials:
         if failed and not counts[TrialState.COMPLETED.value]:
@@ -139,6 +142,14 @@ def advance_search(
         else:
             _complete(session, search, now)
     return jobs_of(search, new_trials)
+
+
+class NewTrial(NamedTuple):
+    """A trial `advance_search` just inserted (queued, attempt 0)."""
+
+    id: int
+    attempt: int
+    round: int | None
 
 
 def jobs_of(search: Search, trials: Sequence[Any]) -> Enqueue:
@@ -149,7 +160,7 @@ def jobs_of(search: Search, trials: Sequence[Any]) -> Enqueue:
 
 
 def _record_round_advance(
-    session: Session, search: Search, old_round: int | None, new: Sequence[Trial]
+    session: Session, search: Search, old_round: int | None, new: Sequence[NewTrial]
 ) -> None:
     new_round = max((t.round for t in new if t.round is not None), default=None)
     if new_round is not None and (old_round is None or new_round > old_round):

@@ -42,17 +42,29 @@ class Refill:
 
 
 def claim_queued(
-    session: Session, search_id: int, worker_id: str, *, needed: int, extra: int, refill: Refill
+    session: Session,
+    search_id: int,
+    worker_id: str,
+    *,
+    needed: int,
+    extra: int,
+    refill: Refill,
+    proposed: int = 0,
 ) -> None:
-    """Claim `needed` of the search's queued trials and up to `extra` more, oldest first, leaving at
-    least as many queued as taken beyond `needed` for other workers. Adds to `refill`."""
+    """Claim `needed` of the search's queued trials and up to `extra` more, oldest first. Of the trials
+    that were queued before this transaction, take beyond `needed` at most half of the rest, leaving as
+    many for other workers; the `proposed` trials this transaction just added (in the room its own
+    results made) may all be taken back. Adds to `refill`."""
     if needed + extra <= 0:
         return
     trials = TrialRepository(session)
     # How many are queued, from the search's counters (read once per transaction, usually by the
     # ask-tell just before): a count a moment old at worst, since a claim re-checks each trial's state.
-    queued = min(trials.counts_by_state(search_id)[TrialState.QUEUED.value], needed + 2 * extra)
-    take = min(queued, needed) + max(0, min(extra, (queued - needed) // 2))
+    queued = trials.counts_by_state(search_id)[TrialState.QUEUED.value]
+    proposed = min(proposed, queued)
+    waiting = min(queued - proposed, needed + 2 * extra)
+    shared = min(waiting, needed) + max(0, min(extra, (waiting - needed) // 2))
+    take = shared + min(proposed, needed + extra - shared)
     won = trials.claim_next(search_id, take, worker_id, utcnow())
     if not won:
         return
@@ -75,9 +87,11 @@ def record_and_refill(
     *,
     needed: int,
     extra: int,
+    keep_proposed: bool = False,
 ) -> Refill:
     """Record `results` (runs of one search), propose what they make room for, and claim the next
-    trials, in the caller's one transaction."""
+    trials, in the caller's one transaction. With `keep_proposed` (trials far cheaper than recording
+    them), the trials proposed in the room these results made may all be claimed back (`claim_queued`)."""
     refill = Refill()
     # Lock order everywhere: search row, then trial rows.
     search = SearchRepository(session).get_for_update(search_id)
@@ -90,8 +104,15 @@ def record_and_refill(
                 refill.to_enqueue += release_trial(session, run)
             elif result == "platform":
                 refill.to_enqueue += release_trial(session, run, reason="platform error")
+    proposed: Enqueue = []
     if recorded:
         maximize = results[0][0].direction == "maximize"
-        refill.to_enqueue += advance_after_results(session, search, search_id, maximize=maximize)
-    claim_queued(session, search_id, worker_id, needed=needed, extra=extra, refill=refill)
+        proposed = advance_after_results(session, search, search_id, maximize=maximize)
+        refill.to_enqueue += proposed
+    # Trials far cheaper than a recording transaction: those proposed in the room these results made go
+    # back to this worker, which keeps its share of `max_parallel` instead of leaving half of it queued
+    # until another worker's transaction (their jobs never reach Redis). Longer trials are left to the
+    # half rule, so that an idle worker gets them rather than waiting behind this one's running trial.
+    kept = len(proposed) if keep_proposed else 0
+    claim_queued(session, search_id, worker_id, needed=needed, extra=extra, refill=refill, proposed=kept)
     return refill

@@ -27,6 +27,7 @@ from app.services.population import exploit_if_bottom, judges, pbt_options
 from app.services.specs import dataset_reference
 from app.storage.models import Search, Trial, utcnow
 from app.storage.repositories import EventRepository, NudgeRepository, SearchRepository, TrialRepository
+from app.storage.repositories.trials import curve_rows
 
 log = logging.getLogger(__name__)
 
@@ -234,13 +235,18 @@ def store_point(
     metrics: Mapping[str, float],
     *,
     replaces: bool,
+    points: list[dict[str, Any]] | None = None,
 ) -> dict[str, float | None]:
     """Add a learning-curve point of `run` and its `epoch` event (non-finite values as None); with
-    `replaces`, a point already stored at `step` gives way. Returns the values stored."""
+    `replaces`, a point already stored at `step` gives way. Returns the values stored. With `points`, the
+    point's rows are appended there for the caller to insert (`TrialRepository.add_curve_points`)."""
     values = {name: finite_or_none(float(value)) for name, value in metrics.items()}
     if replaces:
         trials.clear_curve_step(run.trial_id, step)
-    trials.add_curve_point(run.trial_id, step, values)
+    if points is None:
+        trials.add_curve_point(run.trial_id, step, values)
+    else:
+        points += curve_rows(run.trial_id, step, values)
     events.add(run.search_id, "epoch", trial_id=run.trial_id, attempt=run.attempt, step=step, metrics=values)
     return values
 
@@ -294,9 +300,12 @@ def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outco
         else:
             log.warning("trial %s attempt %s: result ignored, the claim was lost", run.trial_id, run.attempt)
     events = EventRepository(session)
+    points: list[dict[str, Any]] = []
     for run, outcome in won:
         for epoch in outcome.epochs:  # written now that the run's claim held to the end
-            store_point(trials, events, run, epoch.step, epoch.metrics, replaces=epoch.replaces)
+            store_point(
+                trials, events, run, epoch.step, epoch.metrics, replaces=epoch.replaces, points=points
+            )
         if outcome.stopped is not None:
             events.add(
                 run.search_id, "trial_stopped", trial_id=run.trial_id, attempt=run.attempt, **outcome.stopped
@@ -309,6 +318,7 @@ def record_outcomes(session: Session, outcomes: Sequence[tuple[ClaimedRun, Outco
             error=outcome.error,
             pruned_step=outcome.pruned_step,
         )
+    trials.add_curve_points(points)  # the batch's reports, in one statement
     return len(won)
 
 

@@ -1,8 +1,9 @@
 """Per-search counters maintained on write: every transaction that inserts a trial or moves one between
 states adds its changes to the search's `search_stats` row before it commits.
 
-Changes are collected on the session while the transaction runs (inserts from the flush, transitions
-from `TrialRepository`, which knows each one's source state) and written last, in `before_commit`,
+Changes are collected on the session while the transaction runs (inserts from the flush, or from
+`TrialRepository.add_queued`, which inserts rows without the ORM; transitions from `TrialRepository`,
+which knows each one's source state) and written last, in `before_commit`,
 search by search in id order: one UPDATE conditional on the version the transaction read (its budget
 arithmetic did), or, if it read none or another writer came between, a locked read and an UPDATE. So
 the lock order stays search row, then trial rows, then stats rows, and two transactions never wait on
@@ -53,10 +54,17 @@ def record_checkpoint(session: Session, search_id: int) -> None:
     pending(session).setdefault(search_id, PendingStats()).checkpointed = True
 
 
-def record_insert(session: Session, trial: Trial) -> None:
-    changes = pending(session).setdefault(trial.search_id, PendingStats())
-    changes.counts[trial.state] += 1
-    _record_duration(changes, trial.state, trial.started_at, trial.finished_at)
+def record_insert(
+    session: Session,
+    search_id: int,
+    state: str,
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+) -> None:
+    """A trial of `search_id` was inserted in `state` (times as its row holds them)."""
+    changes = pending(session).setdefault(search_id, PendingStats())
+    changes.counts[state] += 1
+    _record_duration(changes, state, started_at, finished_at)
 
 
 def _record_duration(
@@ -70,7 +78,9 @@ def _record_duration(
 def _track_inserted_trials(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
     for instance in session.new:
         if isinstance(instance, Trial):
-            record_insert(session, instance)
+            record_insert(
+                session, instance.search_id, instance.state, instance.started_at, instance.finished_at
+            )
 
 
 @event.listens_for(Session, "before_commit")

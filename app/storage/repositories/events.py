@@ -8,14 +8,17 @@ events in two statements. So they are not visible to the reads of the transactio
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import JSON, BigInteger, Insert, String, Text, bindparam, cast, column, func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from app.storage.models import Event
+from app.storage.models import Event, UTCDateTime, utcnow
 
 _PENDING = "caviar_pending_events"
 
@@ -23,8 +26,47 @@ _PENDING = "caviar_pending_events"
 def write_pending(session: Session) -> None:
     """Insert the events the session's transaction added, in the order added, in one statement."""
     rows: list[dict[str, Any]] | None = session.info.pop(_PENDING, None)
-    if rows:
-        session.execute(insert(Event), rows)
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        # The table, not the mapped class: a plain executemany, without the ORM's bulk-insert bookkeeping.
+        session.execute(insert(_EVENTS), rows)
+        return
+    now = utcnow()
+    columns = {
+        "search_id": [row["search_id"] for row in rows],
+        "kind": [row["kind"] for row in rows],
+        "trial_id": [row["trial_id"] for row in rows],
+        "payload": [json.dumps(row["payload"]) for row in rows],
+        "created_at": [now] * len(rows),
+    }
+    session.execute(_insert_statement(), {f"event_{name}": values for name, values in columns.items()})
+
+
+_EVENTS = Event.metadata.tables["events"]
+_ARRAYS: tuple[tuple[str, Any], ...] = (
+    ("search_id", BigInteger()),
+    ("kind", String()),
+    ("trial_id", BigInteger()),
+    ("payload", Text()),  # JSON text, cast in the statement: psycopg has no array of JSON to bind
+    ("created_at", UTCDateTime()),
+)
+
+
+@lru_cache(maxsize=1)
+def _insert_statement() -> Insert:
+    """PostgreSQL: INSERT INTO events (...) SELECT ... FROM unnest(:event_search_id, ...) WITH ORDINALITY
+    ORDER BY ordinality: one statement of the same text for any number of events (compiled once, prepared
+    once; an executemany is a statement per event on the server), ids given in the order added."""
+    rows = (
+        func.unnest(*(bindparam(f"event_{name}", type_=postgresql.ARRAY(kind)) for name, kind in _ARRAYS))
+        .table_valued(*(column(name, kind) for name, kind in _ARRAYS), with_ordinality="position")
+        .render_derived(name="event")
+    )
+    chosen = select(
+        rows.c.search_id, rows.c.kind, rows.c.trial_id, cast(rows.c.payload, JSON), rows.c.created_at
+    ).order_by(rows.c.position)
+    return insert(_EVENTS).from_select(["search_id", "kind", "trial_id", "payload", "created_at"], chosen)
 
 
 def discard_pending(session: Session) -> None:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ColumnElement,
+    Float,
+    Integer,
     Result,
     Select,
     String,
     Text,
+    Update,
     and_,
+    bindparam,
     cast,
     column,
     delete,
@@ -26,15 +33,19 @@ from sqlalchemy import (
     true,
     tuple_,
     update,
-    values,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sources_of
 from app.storage.models import IdType, Search, SearchStats, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
 from app.storage.repositories.search_stats import reads as stats_reads
-from app.storage.search_stats import pending, record_transition
+from app.storage.search_stats import pending, record_insert, record_transition
+
+_TRIALS = Trial.metadata.tables["trials"]
+_TRIAL_METRICS = Trial.metadata.tables["trial_metrics"]
 
 
 class LeaseRenewal(NamedTuple):
@@ -70,6 +81,29 @@ class TrialRepository:
         self.session.add_all(added)
         self.session.flush()
         return added
+
+    def add_queued(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert new queued trials (rows of `Trial` columns, `state` and `attempt` left to this method)
+        in one statement, without loading them into the session; their ids, in the rows' order. Counted
+        for their searches' counters, as the flush counts trials added to the session."""
+        if not rows:
+            return []
+        queued = [{**row, "state": TrialState.QUEUED.value, "attempt": 0} for row in rows]
+        if self.session.get_bind().dialect.name == "postgresql":
+            columns = {name: [row[name] for row in queued] for name, _ in _QUEUED_ARRAYS}
+            columns["params"] = [json.dumps(params) for params in columns["params"]]
+            parameters = {f"new_{name}": values for name, values in columns.items()}
+            inserted = {
+                (search_id, number): trial_id
+                for search_id, number, trial_id in self.session.execute(_add_queued_statement(), parameters)
+            }
+            ids = [int(inserted[row["search_id"], row["number"]]) for row in queued]
+        else:
+            statement = insert(_TRIALS).returning(_TRIALS.c.id, sort_by_parameter_order=True)
+            ids = [int(trial_id) for trial_id in self.session.scalars(statement, queued)]
+        for row in queued:
+            record_insert(self.session, row["search_id"], row["state"])
+        return ids
 
     def get(self, trial_id: int) -> Trial | None:
         return self.session.get(Trial, trial_id)
@@ -324,12 +358,14 @@ class TrialRepository:
     def finish_claimed(self, rows: Sequence[dict[str, Any]]) -> set[int]:
         """Move each row's trial to the row's `state`, with its other columns (`FINISH_COLUMNS`), if it is
         still running the row's `attempt`; the ids of those moved. Whatever the number of rows, one
-        `UPDATE ... FROM (VALUES ...) ... RETURNING` on PostgreSQL; on SQLite (in process, its write lock
-        held), a SELECT of the runs still holding their claim and an executemany UPDATE."""
+        `UPDATE ... FROM unnest(<an array per column>) ... RETURNING` on PostgreSQL (the same text for
+        any number of rows: compiled once by SQLAlchemy, prepared once by psycopg); on SQLite (in
+        process, its write lock held), a SELECT of the runs still holding their claim and an executemany
+        UPDATE."""
         if not rows:
             return set()
         if self.session.get_bind().dialect.name == "postgresql":
-            won = self._finish_from_values(rows)
+            won = self._finish_from_arrays(rows)
         else:
             won = self._still_claimed([(row["id"], row["attempt"]) for row in rows])
             finished = [
@@ -351,26 +387,12 @@ class TrialRepository:
                 )
         return won
 
-    def _finish_from_values(self, rows: Sequence[dict[str, Any]]) -> set[int]:
-        columns = ("id", "attempt", *(name for name in FINISH_COLUMNS if name != "id"))
-        table = Trial.__table__.c
-        outcome = values(*(column(name, table[name].type) for name in columns), name="outcome").data(
-            [tuple(row[name] for name in columns) for row in rows]
-        )
-        # Cast: a VALUES column that is NULL in every row has no type PostgreSQL could assign from.
-        assigned = {name: cast(outcome.c[name], table[name].type) for name in columns[2:]}
-        statement = (
-            update(Trial)
-            .where(
-                Trial.id == outcome.c.id,
-                Trial.attempt == outcome.c.attempt,
-                Trial.state == TrialState.RUNNING.value,
-            )
-            .values(run_request=None, **assigned)  # a pause or stop asked too late: the trial ended first
-            .returning(Trial.id)
-            .execution_options(synchronize_session=False)
-        )
-        return {int(trial_id) for trial_id in self.session.scalars(statement)}
+    def _finish_from_arrays(self, rows: Sequence[dict[str, Any]]) -> set[int]:
+        columns = {name: [row[name] for row in rows] for name, _ in _FINISH_ARRAYS}
+        columns["metrics"] = [None if value is None else json.dumps(value) for value in columns["metrics"]]
+        # Named apart from the columns: an UPDATE's parameter named like a column would also be SET.
+        parameters = {f"outcome_{name}": values for name, values in columns.items()}
+        return {int(trial_id) for trial_id in self.session.scalars(_finish_statement(), parameters)}
 
     def _still_claimed(self, runs: Sequence[tuple[int, int]]) -> set[int]:
         """Of these (trial id, attempt) runs, the trials still running that attempt."""
@@ -519,10 +541,13 @@ class TrialRepository:
         )
 
     def add_curve_point(self, trial_id: int, step: int, metrics: dict[str, float | None]) -> None:
-        self.session.add_all(
-            TrialMetric(trial_id=trial_id, step=step, name=name, value=value)
-            for name, value in metrics.items()
-        )
+        self.add_curve_points(curve_rows(trial_id, step, metrics))
+
+    def add_curve_points(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert learning-curve points ({trial_id, step, name, value}) now, in one statement, without
+        loading them into the session (nothing reads their ids)."""
+        if rows:
+            self.session.execute(insert(_TRIAL_METRICS), rows)
 
     def copy_curve(self, from_trial_id: int, to_trial_id: int, *, up_to_step: int) -> None:
         """Copy a trial's curve points up to `up_to_step` to another trial, in the database."""
@@ -576,6 +601,91 @@ class TrialRepository:
             )
         )
         return [(int(trial_id), state, value) for trial_id, state, value in self.session.execute(statement)]
+
+
+_FINISH_ARRAYS: tuple[tuple[str, Any], ...] = (
+    ("id", BigInteger()),
+    ("attempt", Integer()),
+    ("state", String()),
+    ("value", Float()),
+    ("metrics", Text()),  # JSON text, cast in the statement: psycopg has no array of JSON to bind
+    ("metric_value", Float()),
+    ("error", Text()),
+    ("pruned_step", Integer()),
+    ("started_at", UTCDateTime()),
+    ("finished_at", UTCDateTime()),
+    ("updated_at", UTCDateTime()),
+)
+"""The columns of `TrialRepository.finish_claimed`'s rows, as the typed arrays its PostgreSQL UPDATE binds."""
+
+
+@lru_cache(maxsize=1)
+def _finish_statement() -> Update:
+    """UPDATE trials ... FROM unnest(:outcome_id, :outcome_attempt, ...) AS outcome(id, attempt, ...)
+    WHERE trials.id = outcome.id AND trials.attempt = outcome.attempt AND trials.state = 'running'
+    RETURNING trials.id: built once, so its text (and its compiled form) is the same for every batch."""
+    outcome = (
+        func.unnest(
+            *(bindparam(f"outcome_{name}", type_=postgresql.ARRAY(kind)) for name, kind in _FINISH_ARRAYS)
+        )
+        .table_valued(*(column(name, kind) for name, kind in _FINISH_ARRAYS))
+        .render_derived(name="outcome")
+    )
+    table = _TRIALS
+    assigned: dict[str, ColumnElement[Any]] = {name: outcome.c[name] for name, _ in _FINISH_ARRAYS[2:]}
+    assigned["metrics"] = cast(outcome.c.metrics, JSON)
+    return (
+        update(table)
+        .where(
+            table.c.id == outcome.c.id,
+            table.c.attempt == outcome.c.attempt,
+            table.c.state == TrialState.RUNNING.value,
+        )
+        .values(run_request=None, **assigned)  # a pause or stop asked too late: the trial ended first
+        .returning(table.c.id)
+    )
+
+
+_QUEUED_ARRAYS: tuple[tuple[str, Any], ...] = (
+    ("search_id", BigInteger()),
+    ("number", Integer()),
+    ("round", Integer()),
+    ("params", Text()),  # JSON text, cast in the statement
+    ("seed", BigInteger()),
+    ("state", String()),
+    ("attempt", Integer()),
+    ("created_at", UTCDateTime()),
+    ("updated_at", UTCDateTime()),
+)
+"""The columns `TrialRepository.add_queued` writes, as the typed arrays its PostgreSQL INSERT binds."""
+
+
+@lru_cache(maxsize=1)
+def _add_queued_statement() -> ReturningInsert[int, int, int]:
+    """INSERT INTO trials (...) SELECT ... FROM unnest(:new_search_id, ...) WITH ORDINALITY ORDER BY
+    ordinality RETURNING search_id, number, id: the same text for any number of trials (compiled once,
+    prepared once), ids given in the rows' order."""
+    rows = (
+        func.unnest(
+            *(bindparam(f"new_{name}", type_=postgresql.ARRAY(kind)) for name, kind in _QUEUED_ARRAYS)
+        )
+        .table_valued(*(column(name, kind) for name, kind in _QUEUED_ARRAYS), with_ordinality="position")
+        .render_derived(name="new")
+    )
+    names = [name for name, _ in _QUEUED_ARRAYS]
+    chosen = select(*(cast(rows.c.params, JSON) if name == "params" else rows.c[name] for name in names))
+    return (
+        insert(_TRIALS)
+        .from_select(names, chosen.order_by(rows.c.position))
+        .returning(_TRIALS.c.search_id, _TRIALS.c.number, _TRIALS.c.id)
+    )
+
+
+def curve_rows(trial_id: int, step: int, metrics: Mapping[str, float | None]) -> list[dict[str, Any]]:
+    """The `trial_metrics` rows of one learning-curve point, for `TrialRepository.add_curve_points`."""
+    return [
+        {"trial_id": trial_id, "step": step, "name": name, "value": value} for name, value in metrics.items()
+    ]
 
 
 def _branches(search_id: int) -> Select[int]:

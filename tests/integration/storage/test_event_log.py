@@ -36,3 +36,24 @@ def test_a_transactions_events_are_written_as_it_commits_in_the_order_added(data
         assert session.scalars(logged).all() == ["first", "second"]
     inserts = [statement for statement in sent if statement.startswith("INSERT INTO events")]
     assert len(inserts) == 1, inserts
+
+
+def test_a_transactions_many_events_keep_their_order_trials_and_payloads(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        search, trials = add_search_with_trials(session, n_trials=3)
+        search_id, trial_ids = search.id, [trial.id for trial in trials]
+    added = [
+        (f"kind-{index}", trial_ids[index % 3] if index % 4 else None, {"step": index, "note": None})
+        for index in range(40)
+    ]
+    with session_scope(database_url) as session:
+        events = EventRepository(session)
+        for kind, trial_id, payload in added:
+            events.add(search_id, kind, trial_id=trial_id, **payload)
+    with session_scope(database_url) as session:
+        rows = session.execute(
+            select(Event.kind, Event.trial_id, Event.payload)
+            .where(Event.search_id == search_id)
+            .order_by(Event.id)
+        ).all()
+    assert [tuple(row) for row in rows] == added

@@ -3,6 +3,7 @@ once and only under the claim, counters and events as one at a time would leave 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 
@@ -50,6 +51,49 @@ def test_claims_ahead_leave_as_many_queued_trials_for_other_workers(database_url
     assert sorted((job.trial_id, job.attempt) for job in refill.to_drop) == sorted(
         (run.trial_id, 0) for run in refill.claimed
     )
+    assert_counters_agree(database_url, search_id)
+
+
+@pytest.mark.parametrize("keep_proposed", [True, False])
+def test_a_worker_takes_back_the_trials_its_results_made_room_for_only_when_asked(
+    database_url: str, keep_proposed: bool
+) -> None:
+    """Of the trials queued before, half stay for other workers; those its own results made room for
+    (proposed in the same transaction) it may take all when `keep_proposed` (cheap trials), and their jobs
+    are never enqueued; otherwise the half rule covers them too."""
+    with session_scope(database_url) as session:
+        search, _ = add_search_with_trials(session, n_trials=6, budget={"max_trials": 100, "max_parallel": 6})
+        search_id = search.id
+    runs = claim(database_url, search_id, "w1", needed=4, extra=0).claimed
+    assert len(runs) == 4  # 2 left queued from before
+
+    def completed(run: ClaimedRun) -> Outcome:
+        return Outcome(TrialState.COMPLETED, {"dev_accuracy": 0.5}, 0.5, started_at=utcnow())
+
+    with session_scope(database_url) as session:
+        refill = record_and_refill(
+            session,
+            search_id,
+            [(run, completed(run)) for run in runs],
+            "w1",
+            needed=1,
+            extra=8,
+            keep_proposed=keep_proposed,
+        )
+    if not keep_proposed:  # 6 queued: the needed one, then half of the other 5
+        assert len(refill.claimed) == 3
+        assert_counters_agree(database_url, search_id)
+        return
+    # 4 proposed in the room of the 4 results, all taken back; of the 2 queued before, the needed one and
+    # none more (half of the 1 left over rounds down).
+    assert len(refill.claimed) == 5
+    rows = states(database_url, search_id)
+    assert Counter(state for state, _, _ in rows.values()) == {"completed": 4, "running": 5, "queued": 1}
+    # Oldest first: the 2 queued before (their jobs to be dropped) and 3 new ones; the new one left
+    # queued is the only job to enqueue.
+    queued = [trial_id for trial_id, (state, _, _) in rows.items() if state == "queued"]
+    assert [job.trial_id for job in refill.to_enqueue] == queued
+    assert len(refill.to_drop) == 2
     assert_counters_agree(database_url, search_id)
 
 
@@ -132,6 +176,50 @@ def test_a_batch_records_each_result_once_and_skips_runs_whose_claim_was_lost(da
         assert trial is not None and trial.started_at == started and trial.value == 0.1
     assert finishing == {runs[0].trial_id: 1, runs[1].trial_id: 1}
     assert points == {runs[0].trial_id: 1, runs[1].trial_id: 1}
+    assert_counters_agree(database_url, search_id)
+
+
+def test_a_batch_stores_each_outcome_as_it_ended(database_url: str) -> None:
+    """Completed, failed and pruned runs in one batch: each row gets its own columns, NULLs included (on
+    PostgreSQL one statement binds every row's column as one array, some of them all NULL)."""
+    with session_scope(database_url) as session:
+        search, _ = add_search_with_trials(session, n_trials=3)
+        search_id = search.id
+    runs = claim(database_url, search_id, "w1", needed=3, extra=0).claimed
+    assert len(runs) == 3
+    started = utcnow().replace(microsecond=0)
+    finished = started.replace(year=started.year + 1)
+    outcomes = [
+        Outcome(
+            TrialState.COMPLETED,
+            {"dev_accuracy": 0.75, "loss": math.nan},
+            0.75,
+            started_at=started,
+            finished_at=finished,
+        ),
+        Outcome(TrialState.FAILED, error="ValueError: boom", started_at=started, finished_at=finished),
+        Outcome(
+            TrialState.PRUNED, {"dev_accuracy": 0.25}, pruned_step=3, started_at=started, finished_at=finished
+        ),
+    ]
+    with session_scope(database_url) as session:
+        record_and_refill(session, search_id, list(zip(runs, outcomes, strict=True)), "w1", needed=0, extra=0)
+    with session_scope(database_url) as session:
+        stored = {
+            trial.id: trial
+            for trial in session.scalars(select(Trial).where(Trial.id.in_([run.trial_id for run in runs])))
+        }
+        columns = [
+            (t.state, t.value, t.metrics, t.metric_value, t.error, t.pruned_step, t.run_request)
+            for t in (stored[run.trial_id] for run in runs)
+        ]
+        times = {(t.started_at, t.finished_at) for t in stored.values()}
+    assert columns == [
+        ("completed", 0.75, {"dev_accuracy": 0.75, "loss": None}, 0.75, None, None, None),
+        ("failed", None, {}, None, "ValueError: boom", None, None),
+        ("pruned", None, {"dev_accuracy": 0.25}, 0.25, None, 3, None),
+    ]
+    assert times == {(started, finished)}
     assert_counters_agree(database_url, search_id)
 
 
