@@ -14,10 +14,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Insert, String, Text, bindparam, cast, column, func, insert, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import JSON, BigInteger, Insert, String, Text, cast, func, insert, select
 from sqlalchemy.orm import Session
 
+from app.storage.array_rows import array_parameters, unnested
 from app.storage.models import Event, UTCDateTime, utcnow
 
 _PENDING = "caviar_pending_events"
@@ -33,14 +33,8 @@ def write_pending(session: Session) -> None:
         session.execute(insert(_EVENTS), rows)
         return
     now = utcnow()
-    columns = {
-        "search_id": [row["search_id"] for row in rows],
-        "kind": [row["kind"] for row in rows],
-        "trial_id": [row["trial_id"] for row in rows],
-        "payload": [json.dumps(row["payload"]) for row in rows],
-        "created_at": [now] * len(rows),
-    }
-    session.execute(_insert_statement(), {f"event_{name}": values for name, values in columns.items()})
+    values = [{**row, "payload": json.dumps(row["payload"]), "created_at": now} for row in rows]
+    session.execute(_insert_statement(), array_parameters("event", _ARRAYS, values))
 
 
 _EVENTS = Event.metadata.tables["events"]
@@ -48,7 +42,7 @@ _ARRAYS: tuple[tuple[str, Any], ...] = (
     ("search_id", BigInteger()),
     ("kind", String()),
     ("trial_id", BigInteger()),
-    ("payload", Text()),  # JSON text, cast in the statement: psycopg has no array of JSON to bind
+    ("payload", Text()),  # JSON text, cast in the statement
     ("created_at", UTCDateTime()),
 )
 
@@ -58,11 +52,7 @@ def _insert_statement() -> Insert:
     """PostgreSQL: INSERT INTO events (...) SELECT ... FROM unnest(:event_search_id, ...) WITH ORDINALITY
     ORDER BY ordinality: one statement of the same text for any number of events (compiled once, prepared
     once; an executemany is a statement per event on the server), ids given in the order added."""
-    rows = (
-        func.unnest(*(bindparam(f"event_{name}", type_=postgresql.ARRAY(kind)) for name, kind in _ARRAYS))
-        .table_valued(*(column(name, kind) for name, kind in _ARRAYS), with_ordinality="position")
-        .render_derived(name="event")
-    )
+    rows = unnested("event", _ARRAYS, ordinality="position")
     chosen = select(
         rows.c.search_id, rows.c.kind, rows.c.trial_id, cast(rows.c.payload, JSON), rows.c.created_at
     ).order_by(rows.c.position)

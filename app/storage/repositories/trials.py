@@ -21,9 +21,7 @@ from sqlalchemy import (
     Text,
     Update,
     and_,
-    bindparam,
     cast,
-    column,
     delete,
     func,
     insert,
@@ -34,11 +32,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sources_of
+from app.storage.array_rows import array_parameters, unnested
 from app.storage.models import IdType, Search, SearchStats, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
 from app.storage.repositories.search_stats import reads as stats_reads
@@ -90,9 +88,8 @@ class TrialRepository:
             return []
         queued = [{**row, "state": TrialState.QUEUED.value, "attempt": 0} for row in rows]
         if self.session.get_bind().dialect.name == "postgresql":
-            columns = {name: [row[name] for row in queued] for name, _ in _QUEUED_ARRAYS}
-            columns["params"] = [json.dumps(params) for params in columns["params"]]
-            parameters = {f"new_{name}": values for name, values in columns.items()}
+            values = [{**row, "params": json.dumps(row["params"])} for row in queued]
+            parameters = array_parameters("new", _QUEUED_ARRAYS, values)
             inserted = {
                 (search_id, number): trial_id
                 for search_id, number, trial_id in self.session.execute(_add_queued_statement(), parameters)
@@ -388,10 +385,10 @@ class TrialRepository:
         return won
 
     def _finish_from_arrays(self, rows: Sequence[dict[str, Any]]) -> set[int]:
-        columns = {name: [row[name] for row in rows] for name, _ in _FINISH_ARRAYS}
-        columns["metrics"] = [None if value is None else json.dumps(value) for value in columns["metrics"]]
-        # Named apart from the columns: an UPDATE's parameter named like a column would also be SET.
-        parameters = {f"outcome_{name}": values for name, values in columns.items()}
+        values = [
+            {**row, "metrics": None if row["metrics"] is None else json.dumps(row["metrics"])} for row in rows
+        ]
+        parameters = array_parameters("outcome", _FINISH_ARRAYS, values)
         return {int(trial_id) for trial_id in self.session.scalars(_finish_statement(), parameters)}
 
     def _still_claimed(self, runs: Sequence[tuple[int, int]]) -> set[int]:
@@ -608,7 +605,7 @@ _FINISH_ARRAYS: tuple[tuple[str, Any], ...] = (
     ("attempt", Integer()),
     ("state", String()),
     ("value", Float()),
-    ("metrics", Text()),  # JSON text, cast in the statement: psycopg has no array of JSON to bind
+    ("metrics", Text()),  # JSON text, cast in the statement
     ("metric_value", Float()),
     ("error", Text()),
     ("pruned_step", Integer()),
@@ -624,13 +621,7 @@ def _finish_statement() -> Update:
     """UPDATE trials ... FROM unnest(:outcome_id, :outcome_attempt, ...) AS outcome(id, attempt, ...)
     WHERE trials.id = outcome.id AND trials.attempt = outcome.attempt AND trials.state = 'running'
     RETURNING trials.id: built once, so its text (and its compiled form) is the same for every batch."""
-    outcome = (
-        func.unnest(
-            *(bindparam(f"outcome_{name}", type_=postgresql.ARRAY(kind)) for name, kind in _FINISH_ARRAYS)
-        )
-        .table_valued(*(column(name, kind) for name, kind in _FINISH_ARRAYS))
-        .render_derived(name="outcome")
-    )
+    outcome = unnested("outcome", _FINISH_ARRAYS)
     table = _TRIALS
     assigned: dict[str, ColumnElement[Any]] = {name: outcome.c[name] for name, _ in _FINISH_ARRAYS[2:]}
     assigned["metrics"] = cast(outcome.c.metrics, JSON)
@@ -665,13 +656,7 @@ def _add_queued_statement() -> ReturningInsert[int, int, int]:
     """INSERT INTO trials (...) SELECT ... FROM unnest(:new_search_id, ...) WITH ORDINALITY ORDER BY
     ordinality RETURNING search_id, number, id: the same text for any number of trials (compiled once,
     prepared once), ids given in the rows' order."""
-    rows = (
-        func.unnest(
-            *(bindparam(f"new_{name}", type_=postgresql.ARRAY(kind)) for name, kind in _QUEUED_ARRAYS)
-        )
-        .table_valued(*(column(name, kind) for name, kind in _QUEUED_ARRAYS), with_ordinality="position")
-        .render_derived(name="new")
-    )
+    rows = unnested("new", _QUEUED_ARRAYS, ordinality="position")
     names = [name for name, _ in _QUEUED_ARRAYS]
     chosen = select(*(cast(rows.c.params, JSON) if name == "params" else rows.c[name] for name in names))
     return (
