@@ -1,7 +1,7 @@
 """Fixtures that build real things: SQLite files, a PostgreSQL database, a Redis server.
 
 PostgreSQL: CAVIAR_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test). Each pytest
-process gets its own database `caviar_test_<pid>`, migrated with Alembic once, truncated between tests
+process gets its own database `caviar_test_<pid>`, migrated with Alembic once, emptied between tests
 and dropped at the end; databases left by runs whose process is gone are dropped at the start. Without
 a server the PostgreSQL variants skip, except under CI=true where they fail.
 
@@ -102,10 +102,21 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate_all(url: str) -> None:
+    """Empty every table and restart every id sequence, as `TRUNCATE ... RESTART IDENTITY` would.
+
+    DELETE, children first, rather than TRUNCATE: TRUNCATE gives each table and index a new file, about
+    0.2 s for the nine nearly empty tables, paid before every PostgreSQL test; these DELETEs take a
+    millisecond."""
     engine = get_engine(url)
+    deletes = "; ".join(f"DELETE FROM {table.name}" for table in reversed(Base.metadata.sorted_tables))
     with engine.begin() as connection:
-        tables = ", ".join(table.name for table in reversed(Base.metadata.sorted_tables))
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text(deletes))
+        connection.execute(
+            text(
+                "SELECT setval(oid::regclass, 1, false) FROM pg_class"
+                " WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+            )
+        )
 
 
 @contextmanager
