@@ -76,10 +76,12 @@ def report(
     if not trials.is_claimed_by(trial_id, attempt):
         raise Conflict(_not_held(trial, attempt))
     trials.clear_curve_step(trial_id, step)  # a retried report replaces its first delivery
+    # The search metric's points only: loading every metric's would make each report read the whole
+    # curve so far (a trial reporting 100 metrics for 100 steps read half a million rows in all).
     own_curve = {
-        point.step: point.value
-        for point in trials.curve(trial_id)
-        if point.name == search.metric and point.value is not None and point.step != step
+        point_step: value
+        for point_step, value in trials.metric_curve(trial_id, search.metric).items()
+        if point_step != step
     }
     value = metrics.get(search.metric)
     if value is not None and math.isfinite(value):

@@ -38,7 +38,7 @@ def test_search_submitted_over_http_is_run_by_worker_processes(stack: Stack) -> 
 
 def test_trial_of_a_sigkilled_worker_is_run_again_and_recorded_once(stack: Stack, settings: Settings) -> None:
     epochs = 150
-    running = one_trial_running(stack, epochs=epochs, hidden_units=256)
+    running = one_trial_running(stack, epochs=epochs, hidden_units=128)
     running.worker.send_signal(signal.SIGKILL)
     trial_id = running.trial_id
 
@@ -58,7 +58,7 @@ def test_trial_of_a_sigkilled_worker_is_run_again_and_recorded_once(stack: Stack
 
 def test_sigterm_hands_the_running_trial_back_and_the_worker_exits(stack: Stack) -> None:
     epochs = 150
-    running = one_trial_running(stack, epochs=epochs, hidden_units=256)
+    running = one_trial_running(stack, epochs=epochs, hidden_units=128)
     running.worker.send_signal(signal.SIGTERM)
     assert running.worker.wait(timeout=30) == 0, stack.logs()
 

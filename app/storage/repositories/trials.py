@@ -561,6 +561,15 @@ class TrialRepository:
         )
         return self.session.scalars(statement).all()
 
+    def metric_curve(self, trial_id: int, name: str) -> dict[int, float]:
+        """step -> value of one metric of the trial's curve, its finite values only."""
+        statement = (
+            select(TrialMetric.step, TrialMetric.value)
+            .where(TrialMetric.trial_id == trial_id, TrialMetric.name == name, TrialMetric.value.is_not(None))
+            .order_by(TrialMetric.step)
+        )
+        return {step: value for step, value in self.session.execute(statement) if value is not None}
+
     def metric_at_step(
         self, search_id: int, metric: str, step: int, *, exclude_trial_id: int
     ) -> list[tuple[str, float]]:
