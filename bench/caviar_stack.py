@@ -116,6 +116,14 @@ class CaviarStack:
             ).all()
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
+    def completed_span(self, search_id: int, search: dict[str, Any], trials: int) -> float:
+        """Seconds from the first trial's start to the last one's end, once the search (as the API
+        returned it at the end) completed all `trials`; raises otherwise."""
+        completed = [row for row in self.trials(search_id) if row[0] == "completed"]
+        if search["state"] != "completed" or len(completed) != trials:
+            raise RuntimeError(f"search ended {search['state']} with {len(completed)}/{trials} completed")
+        return (max(row[2] for row in completed) - min(row[1] for row in completed)).total_seconds()
+
 
 @contextmanager
 def caviar_stack(

@@ -88,16 +88,12 @@ def run_caviar(backend: str, args: argparse.Namespace, logs: Path) -> Run:
         search_id = stack.submit(zero_cost_spec("throughput", args.trials, args.max_parallel))
         search = stack.wait(search_id)
         end_to_end = time.monotonic() - submitted
-        rows = stack.trials(search_id)
+        span = stack.completed_span(search_id, search, args.trials)
     for spy in spies:
         spy.wait(timeout=60)
-    completed = [row for row in rows if row[0] == "completed"]
-    if search["state"] != "completed" or len(completed) != args.trials:
-        raise RuntimeError(f"search ended {search['state']} with {len(completed)}/{args.trials} completed")
-    span = (max(row[2] for row in completed) - min(row[1] for row in completed)).total_seconds()
     if spies:
         print(breakdown(sorted(logs.glob(f"py-spy-{backend}-*.txt"))))
-    return Run("caviar", backend, len(completed), span, end_to_end, load)
+    return Run("caviar", backend, args.trials, span, end_to_end, load)
 
 
 def run_peer(system: str, backend: str, args: argparse.Namespace, logs: Path) -> Run:

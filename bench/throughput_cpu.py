@@ -245,13 +245,9 @@ def run_once(args: argparse.Namespace, logs: Path) -> dict[str, object]:
         wall = time.monotonic() - started
         after = sampler.sample()
         counters_after = database_counters(args.postgres_url, database) if database else {}
-        rows = stack.trials(search_id)
+        span = stack.completed_span(search_id, search, args.trials)
     for spy in spies:
         spy.wait(timeout=60)
-    completed = [row for row in rows if row[0] == "completed"]
-    if search["state"] != "completed" or len(completed) != args.trials:
-        raise RuntimeError(f"search ended {search['state']} with {len(completed)}/{args.trials} completed")
-    span = (max(r[2] for r in completed) - min(r[1] for r in completed)).total_seconds()
     cpu: dict[str, float] = defaultdict(float)
     for name, value in after.items():
         cpu[group(name)] += value - before.get(name, 0.0)
