@@ -7,15 +7,16 @@ statement per row on the server. The batch paths of the workers' recording trans
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import TableValuedAlias, bindparam, column, func
+from sqlalchemy import JSON, Insert, Table, TableValuedAlias, bindparam, cast, column, func, insert, select
 from sqlalchemy.dialects import postgresql
 
 Columns = Sequence[tuple[str, Any]]
-"""(name, SQLAlchemy type) of each column; JSON goes as Text, cast in the statement (psycopg binds no
-array of JSON)."""
+"""(name, SQLAlchemy type) of each column; a JSON column goes as Text, cast in the statement (psycopg binds
+no array of JSON)."""
 
 
 def unnested(prefix: str, columns: Columns, *, ordinality: str | None = None) -> TableValuedAlias:
@@ -31,6 +32,24 @@ def unnested(prefix: str, columns: Columns, *, ordinality: str | None = None) ->
     )
 
 
-def array_parameters(prefix: str, columns: Columns, rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The parameters of `unnested(prefix, columns)` for these rows: one list per column."""
-    return {f"{prefix}_{name}": [row[name] for row in rows] for name, _ in columns}
+def insert_rows(table: Table, prefix: str, columns: Columns, *, json_columns: Collection[str] = ()) -> Insert:
+    """INSERT INTO table (columns) SELECT ... FROM `unnested(prefix, columns)` in the arrays' order (so
+    generated ids follow it), the `json_columns` cast from their text."""
+    rows = unnested(prefix, columns, ordinality="position")
+    names = [name for name, _ in columns]
+    chosen = select(*(cast(rows.c[name], JSON) if name in json_columns else rows.c[name] for name in names))
+    return insert(table).from_select(names, chosen.order_by(rows.c.position))
+
+
+def array_parameters(
+    prefix: str, columns: Columns, rows: Sequence[dict[str, Any]], *, json_columns: Collection[str] = ()
+) -> dict[str, list[Any]]:
+    """The parameters of `unnested(prefix, columns)` for these rows: one list per column, the values of
+    `json_columns` as JSON text (None stays NULL)."""
+    return {
+        f"{prefix}_{name}": [_bound(row[name], name in json_columns) for row in rows] for name, _ in columns
+    }
+
+
+def _bound(value: Any, as_json: bool) -> Any:
+    return json.dumps(value) if as_json and value is not None else value

@@ -8,16 +8,15 @@ events in two statements. So they are not visible to the reads of the transactio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Insert, String, Text, cast, func, insert, select
+from sqlalchemy import BigInteger, Insert, String, Text, func, insert, select
 from sqlalchemy.orm import Session
 
-from app.storage.array_rows import array_parameters, unnested
+from app.storage.array_rows import array_parameters, insert_rows
 from app.storage.models import Event, UTCDateTime, utcnow
 
 _PENDING = "caviar_pending_events"
@@ -33,8 +32,9 @@ def write_pending(session: Session) -> None:
         session.execute(insert(_EVENTS), rows)
         return
     now = utcnow()
-    values = [{**row, "payload": json.dumps(row["payload"]), "created_at": now} for row in rows]
-    session.execute(_insert_statement(), array_parameters("event", _ARRAYS, values))
+    values = [{**row, "created_at": now} for row in rows]
+    parameters = array_parameters("event", _ARRAYS, values, json_columns=("payload",))
+    session.execute(_insert_statement(), parameters)
 
 
 _EVENTS = Event.metadata.tables["events"]
@@ -52,11 +52,7 @@ def _insert_statement() -> Insert:
     """PostgreSQL: INSERT INTO events (...) SELECT ... FROM unnest(:event_search_id, ...) WITH ORDINALITY
     ORDER BY ordinality: one statement of the same text for any number of events (compiled once, prepared
     once; an executemany is a statement per event on the server), ids given in the order added."""
-    rows = unnested("event", _ARRAYS, ordinality="position")
-    chosen = select(
-        rows.c.search_id, rows.c.kind, rows.c.trial_id, cast(rows.c.payload, JSON), rows.c.created_at
-    ).order_by(rows.c.position)
-    return insert(_EVENTS).from_select(["search_id", "kind", "trial_id", "payload", "created_at"], chosen)
+    return insert_rows(_EVENTS, "event", _ARRAYS, json_columns=("payload",))
 
 
 def discard_pending(session: Session) -> None:

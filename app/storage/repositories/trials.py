@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -36,7 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from app.domain.trial_state import ACTIVE_STATES, STATE_ORDER, TrialState, sources_of
-from app.storage.array_rows import array_parameters, unnested
+from app.storage.array_rows import array_parameters, insert_rows, unnested
 from app.storage.models import IdType, Search, SearchStats, Trial, TrialMetric, UTCDateTime
 from app.storage.repositories.search_stats import SearchStatsRepository, all_states
 from app.storage.repositories.search_stats import reads as stats_reads
@@ -88,8 +87,7 @@ class TrialRepository:
             return []
         queued = [{**row, "state": TrialState.QUEUED.value, "attempt": 0} for row in rows]
         if self.session.get_bind().dialect.name == "postgresql":
-            values = [{**row, "params": json.dumps(row["params"])} for row in queued]
-            parameters = array_parameters("new", _QUEUED_ARRAYS, values)
+            parameters = array_parameters("new", _QUEUED_ARRAYS, queued, json_columns=("params",))
             inserted = {
                 (search_id, number): trial_id
                 for search_id, number, trial_id in self.session.execute(_add_queued_statement(), parameters)
@@ -385,10 +383,7 @@ class TrialRepository:
         return won
 
     def _finish_from_arrays(self, rows: Sequence[dict[str, Any]]) -> set[int]:
-        values = [
-            {**row, "metrics": None if row["metrics"] is None else json.dumps(row["metrics"])} for row in rows
-        ]
-        parameters = array_parameters("outcome", _FINISH_ARRAYS, values)
+        parameters = array_parameters("outcome", _FINISH_ARRAYS, rows, json_columns=("metrics",))
         return {int(trial_id) for trial_id in self.session.scalars(_finish_statement(), parameters)}
 
     def _still_claimed(self, runs: Sequence[tuple[int, int]]) -> set[int]:
@@ -665,14 +660,8 @@ def _add_queued_statement() -> ReturningInsert[int, int, int]:
     """INSERT INTO trials (...) SELECT ... FROM unnest(:new_search_id, ...) WITH ORDINALITY ORDER BY
     ordinality RETURNING search_id, number, id: the same text for any number of trials (compiled once,
     prepared once), ids given in the rows' order."""
-    rows = unnested("new", _QUEUED_ARRAYS, ordinality="position")
-    names = [name for name, _ in _QUEUED_ARRAYS]
-    chosen = select(*(cast(rows.c.params, JSON) if name == "params" else rows.c[name] for name in names))
-    return (
-        insert(_TRIALS)
-        .from_select(names, chosen.order_by(rows.c.position))
-        .returning(_TRIALS.c.search_id, _TRIALS.c.number, _TRIALS.c.id)
-    )
+    inserted = insert_rows(_TRIALS, "new", _QUEUED_ARRAYS, json_columns=("params",))
+    return inserted.returning(_TRIALS.c.search_id, _TRIALS.c.number, _TRIALS.c.id)
 
 
 def curve_rows(trial_id: int, step: int, metrics: Mapping[str, float | None]) -> list[dict[str, Any]]:
