@@ -133,7 +133,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate_all(url: str) -> None:
+def _empty_all_tables(url: str) -> None:
     """Empty every table and restart every id sequence, as `TRUNCATE ... RESTART IDENTITY` would.
 
     DELETE, children first, rather than TRUNCATE: TRUNCATE gives each table and index a new file, about
@@ -169,7 +169,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
             yield url
         return
     url = request.getfixturevalue("postgres_url")
-    _truncate_all(url)
+    _empty_all_tables(url)
     yield url
 
 
